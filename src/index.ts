@@ -1,0 +1,44 @@
+/**
+ * wynd: a zero-dependency WebSocket framework for Node.js.
+ *
+ * This entry point exports the engine: {@link WebSocketServer}, {@link connect} and the
+ * {@link WebSocketConnection} both use, the error hierarchy and the wire constants. The sans-I/O
+ * protocol core is exported separately as `wynd/protocol`.
+ *
+ * @module
+ */
+
+export {
+  WyndError,
+  ProtocolError,
+  HandshakeError,
+  InvalidStateError,
+  ConnectionClosedError,
+  TimeoutError,
+} from "./errors.js";
+export { CloseCode, Opcode, GUID } from "./protocol/constants.js";
+export { ReadyState, type Role } from "./protocol/protocol.js";
+export { prepareMessage, type PreparedMessage } from "./protocol/prepared-message.js";
+export type { UpgradeRequest } from "./protocol/handshake.js";
+export type { MessageLimits, HandshakeLimits } from "./protocol/limits.js";
+export { DEFAULT_MESSAGE_LIMITS, DEFAULT_HANDSHAKE_LIMITS } from "./protocol/limits.js";
+export {
+  WebSocketConnection,
+  type ConnectionEvents,
+  type ConnectionInit,
+} from "./transport/connection.js";
+export {
+  WebSocketServer,
+  type ServerOptions,
+  type ServerEvents,
+  type ShutdownOptions,
+  type UpgradeDecision,
+  type UpgradeContext,
+} from "./transport/server.js";
+export { connect, type ClientOptions } from "./transport/client.js";
+export {
+  DEFAULT_CONNECTION_OPTIONS,
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  type ConnectionOptions,
+  type BackpressurePolicy,
+} from "./transport/options.js";

@@ -1,0 +1,515 @@
+/**
+ * Streaming frame parser (RFC 6455 §5): bytes in, validated messages and control frames out.
+ *
+ * An integer state machine (header → extended length → masking key → payload), one small method
+ * per state, running over every frame of a chunk in one pass. Header fields are read byte by
+ * byte, so a header split across chunks costs no copy. A payload lying inside one chunk is
+ * delivered as a view of that chunk, unmasked in place; only a payload spanning chunks is copied,
+ * once, when its last byte has arrived (nothing is allocated from a declared length). Fragments
+ * of a message are copied into one owned, growing buffer, so a 1-byte fragment never keeps a
+ * 64 KiB socket chunk alive.
+ *
+ * @module
+ */
+
+import { ProtocolError } from "../errors.js";
+import { isValidWireCloseCode } from "./close-codes.js";
+import { CloseCode, MAX_CONTROL_PAYLOAD_BYTES, Opcode } from "./constants.js";
+import { resolveMessageLimits, type MessageLimits } from "./limits.js";
+import { maskInto, unmaskInPlace } from "./mask.js";
+import { isValidUtf8, Utf8Validator } from "./utf8.js";
+
+/** The stable `code` of every {@link ProtocolError} the frame parser reports. */
+export const FrameErrorCode = {
+  /** An RSV bit is set but no extension defines it (1002). */
+  RESERVED_BITS: "ERR_RESERVED_BITS",
+  /** Opcode 3-7 or 0xB-0xF (1002). */
+  INVALID_OPCODE: "ERR_INVALID_OPCODE",
+  /** A control frame with FIN clear (1002). */
+  FRAGMENTED_CONTROL_FRAME: "ERR_FRAGMENTED_CONTROL_FRAME",
+  /** A control frame with more than 125 bytes of payload (1002). */
+  CONTROL_FRAME_TOO_LONG: "ERR_CONTROL_FRAME_TOO_LONG",
+  /** A server received a frame without the MASK bit (1002). */
+  UNMASKED_FRAME: "ERR_UNMASKED_FRAME",
+  /** A client received a frame with the MASK bit (1002). */
+  MASKED_FRAME: "ERR_MASKED_FRAME",
+  /** A 64-bit payload length with its most significant bit set (1002). */
+  INVALID_FRAME_LENGTH: "ERR_INVALID_FRAME_LENGTH",
+  /** A continuation frame with no fragmented message open (1002). */
+  UNEXPECTED_CONTINUATION: "ERR_UNEXPECTED_CONTINUATION",
+  /** A new text or binary frame while a fragmented message is open (1002). */
+  EXPECTED_CONTINUATION: "ERR_EXPECTED_CONTINUATION",
+  /** A text message or close reason that is not valid UTF-8 (1007). */
+  INVALID_UTF8: "ERR_INVALID_UTF8",
+  /** A close frame with a 1-byte payload (1002). */
+  INVALID_CLOSE_PAYLOAD: "ERR_INVALID_CLOSE_PAYLOAD",
+  /** A close frame with a status code that may not be sent (1002). */
+  INVALID_CLOSE_CODE: "ERR_INVALID_CLOSE_CODE",
+  /** A frame payload over `maxFrameBytes` (1009). */
+  FRAME_TOO_BIG: "ERR_FRAME_TOO_BIG",
+  /** A message over `maxMessageBytes` (1009). */
+  MESSAGE_TOO_BIG: "ERR_MESSAGE_TOO_BIG",
+  /** A message of more than `maxFragmentsPerMessage` frames (1009). */
+  TOO_MANY_FRAGMENTS: "ERR_TOO_MANY_FRAGMENTS",
+} as const;
+/** One of the {@link FrameErrorCode} strings. */
+export type FrameErrorCode = (typeof FrameErrorCode)[keyof typeof FrameErrorCode];
+
+/** Receives what the parser finds, synchronously and in wire order. */
+export interface FrameParserHandler {
+  /**
+   * A complete message. Text is already UTF-8-validated. A single-frame message lying inside one
+   * chunk is a zero-copy view of that chunk (unmasked in place); a fragmented message is a view of
+   * a buffer the parser hands over and never touches again.
+   */
+  onMessage(data: Buffer, isBinary: boolean): void;
+  /** A ping; answering it is the caller's job (RFC 6455 §5.5.2). */
+  onPing(data: Buffer): void;
+  /** A pong. */
+  onPong(data: Buffer): void;
+  /**
+   * A valid close frame: code 1005 and "" when its payload was empty. The parser has stopped:
+   * RFC 6455 §5.5.1, after a close frame "the endpoint MUST NOT send any more data frames", so
+   * anything that follows it is discarded.
+   */
+  onClose(code: number, reason: string): void;
+  /** The first protocol violation; the parser has stopped and discards all further input. */
+  onError(error: ProtocolError): void;
+}
+
+/** Options of {@link FrameParser}: the role, and limits (see `MessageLimits` for defaults). */
+export interface FrameParserOptions extends Partial<MessageLimits> {
+  /** "server" expects masked frames, "client" unmasked ones (RFC 6455 §5.1). */
+  readonly role: "server" | "client";
+}
+
+// Parser states: small integers so that the dispatch is a jump table.
+const HEADER = 0;
+const LENGTH_16 = 1;
+const LENGTH_64 = 2;
+const MASK_KEY = 3;
+const PAYLOAD = 4;
+const STOPPED = 5;
+
+/** First capacity of the buffer assembling a fragmented message; it doubles from there. */
+const MIN_MESSAGE_CAPACITY_BYTES = 1024;
+
+/**
+ * The streaming frame parser of one connection. `push` never throws for any peer input: a
+ * violation is reported once through `onError` and everything after it is discarded.
+ *
+ * @example
+ * ```ts
+ * const parser = new FrameParser(handler, { role: "server", maxMessageBytes: 64 * 1024 });
+ * socket.on("data", (chunk) => parser.push(chunk));
+ * ```
+ */
+export class FrameParser {
+  readonly #handler: FrameParserHandler;
+  readonly #server: boolean;
+  readonly #maxFrameBytes: number;
+  readonly #maxMessageBytes: number;
+  readonly #maxFragments: number;
+
+  #state: number = HEADER;
+  /** True while the loop runs, so that a `push` from inside a handler only queues its chunk. */
+  #running = false;
+  /** Unread input: `#chunks[0]` from `#offset`, then the other chunks whole. */
+  #chunks: Buffer[] = [];
+  #offset = 0;
+  #buffered = 0;
+
+  // The frame being read.
+  #fin = false;
+  #opcode = 0;
+  #masked = false;
+  #payloadLength = 0;
+  readonly #maskKey = new Uint8Array(4);
+
+  // The fragmented message being assembled (#messageOpcode 0: none open).
+  #messageOpcode = 0;
+  #fragments = 0;
+  /** Declared payload bytes of the message so far, the current frame included. */
+  #messageBytes = 0;
+  #message: Buffer | null = null;
+  #messageLength = 0;
+  #utf8: Utf8Validator | null = null;
+
+  /**
+   * @param handler - Receives messages, control frames and the first error.
+   * @param options - The role and optional limits.
+   * @throws RangeError if a limit is not a positive integer.
+   */
+  constructor(handler: FrameParserHandler, options: FrameParserOptions) {
+    const limits = resolveMessageLimits(options);
+    this.#handler = handler;
+    this.#server = options.role === "server";
+    this.#maxFrameBytes = limits.maxFrameBytes;
+    this.#maxMessageBytes = limits.maxMessageBytes;
+    this.#maxFragments = limits.maxFragmentsPerMessage;
+  }
+
+  /** Whether the parser has stopped (after a close frame, an error or {@link FrameParser.stop}). */
+  get stopped(): boolean {
+    return this.#state === STOPPED;
+  }
+
+  /** Bytes held waiting for the rest of a frame (a partial header or payload). */
+  get bufferedBytes(): number {
+    return this.#buffered;
+  }
+
+  /**
+   * Parses the next bytes from the peer, calling the handler synchronously for everything that
+   * completes. Masked payloads are unmasked in place: the chunk is modified. Ignored once stopped.
+   *
+   * @param chunk - The next bytes read from the connection.
+   */
+  push(chunk: Buffer): void {
+    if (this.#state === STOPPED || chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    if (this.#running) return;
+    this.#running = true;
+    try {
+      this.#run();
+    } finally {
+      this.#running = false; // a handler that throws must not wedge the parser
+    }
+  }
+
+  /** Discards all further input; safe to call from inside a handler (the loop stops at once). */
+  stop(): void {
+    this.#state = STOPPED;
+    this.#chunks = [];
+    this.#offset = 0;
+    this.#buffered = 0;
+    this.#message = null;
+    this.#messageLength = 0;
+    this.#utf8 = null;
+  }
+
+  #run(): void {
+    for (;;) {
+      let progressed: boolean;
+      switch (this.#state) {
+        case HEADER:
+          progressed = this.#readHeader();
+          break;
+        case LENGTH_16:
+          progressed = this.#readLength16();
+          break;
+        case LENGTH_64:
+          progressed = this.#readLength64();
+          break;
+        case MASK_KEY:
+          progressed = this.#readMaskKey();
+          break;
+        case PAYLOAD:
+          progressed = this.#readPayload();
+          break;
+        default:
+          return;
+      }
+      if (!progressed) return;
+    }
+  }
+
+  #readHeader(): boolean {
+    if (this.#buffered < 2) return false;
+    const b0 = this.#readByte();
+    const b1 = this.#readByte();
+    // RFC 6455 §5.2: RSV1-3 "MUST be 0 unless an extension is negotiated that defines meanings
+    // for non-zero values. If a nonzero value is received and none of the negotiated extensions
+    // defines the meaning of such a nonzero value, the receiving endpoint MUST _Fail the
+    // WebSocket Connection_." No extension is negotiated.
+    if ((b0 & 0x70) !== 0) return this.#fail(FrameErrorCode.RESERVED_BITS, 1002, "RSV bit set");
+    const fin = (b0 & 0x80) !== 0;
+    const opcode = b0 & 0x0f;
+    const length7 = b1 & 0x7f;
+    if (opcode >= Opcode.CLOSE) {
+      // RFC 6455 §5.2: opcodes 0xB-0xF "are reserved for further control frames"; "If an
+      // unknown opcode is received, the receiving endpoint MUST _Fail the WebSocket Connection_."
+      if (opcode > Opcode.PONG) return this.#fail(FrameErrorCode.INVALID_OPCODE, 1002, `opcode ${opcode}`);
+      // RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or less and
+      // MUST NOT be fragmented." (126 and 127 announce an extended length, hence > 125.)
+      if (!fin) return this.#fail(FrameErrorCode.FRAGMENTED_CONTROL_FRAME, 1002, "fragmented control frame");
+      if (length7 > MAX_CONTROL_PAYLOAD_BYTES) {
+        return this.#fail(FrameErrorCode.CONTROL_FRAME_TOO_LONG, 1002, "control frame over 125 bytes");
+      }
+    } else if (opcode === Opcode.CONTINUATION) {
+      // RFC 6455 §5.4: a fragmented message is a first frame with FIN clear, "followed by zero or
+      // more frames with FIN clear and the opcode set to 0, and terminated by a single frame with
+      // FIN set and an opcode of 0"; a continuation frame outside such a message is invalid.
+      if (this.#messageOpcode === 0) {
+        return this.#fail(FrameErrorCode.UNEXPECTED_CONTINUATION, 1002, "continuation with no message open");
+      }
+    } else if (opcode <= Opcode.BINARY) {
+      // RFC 6455 §5.4: "the fragments of one message MUST NOT be interleaved between the
+      // fragments of another message unless an extension has been negotiated" for it.
+      if (this.#messageOpcode !== 0) {
+        return this.#fail(FrameErrorCode.EXPECTED_CONTINUATION, 1002, "new message inside a fragmented one");
+      }
+    } else {
+      // RFC 6455 §5.2: opcodes 0x3-0x7 "are reserved for further non-control frames".
+      return this.#fail(FrameErrorCode.INVALID_OPCODE, 1002, `opcode ${opcode}`);
+    }
+    const masked = (b1 & 0x80) !== 0;
+    if (masked !== this.#server) {
+      // RFC 6455 §5.1: "The server MUST close the connection upon receiving a frame that is not
+      // masked" and "A client MUST close a connection if it detects a masked frame."
+      return this.#server
+        ? this.#fail(FrameErrorCode.UNMASKED_FRAME, 1002, "unmasked frame from a client")
+        : this.#fail(FrameErrorCode.MASKED_FRAME, 1002, "masked frame from a server");
+    }
+    this.#fin = fin;
+    this.#opcode = opcode;
+    this.#masked = masked;
+    if (length7 === 126) {
+      this.#state = LENGTH_16;
+      return true;
+    }
+    if (length7 === 127) {
+      this.#state = LENGTH_64;
+      return true;
+    }
+    return this.#haveLength(length7);
+  }
+
+  #readLength16(): boolean {
+    if (this.#buffered < 2) return false;
+    return this.#haveLength((this.#readByte() << 8) | this.#readByte());
+  }
+
+  #readLength64(): boolean {
+    if (this.#buffered < 8) return false;
+    const high = this.#readUint32();
+    const low = this.#readUint32();
+    // RFC 6455 §5.2: in the 64-bit form "the most significant bit MUST be 0".
+    if (high >= 0x80000000) {
+      return this.#fail(FrameErrorCode.INVALID_FRAME_LENGTH, 1002, "64-bit length with top bit set");
+    }
+    // Not exact above 2^53, but then it exceeds every limit anyway, which is all that matters.
+    // Non-minimal length encodings are accepted: RFC 6455 §5.2 puts the "minimal number of
+    // bytes" MUST on the sender and asks nothing of the receiver.
+    return this.#haveLength(high * 0x100000000 + low);
+  }
+
+  /** Checks the limits from the header alone, before a byte of payload is buffered. */
+  #haveLength(length: number): boolean {
+    const opcode = this.#opcode;
+    if (opcode < Opcode.CLOSE) {
+      // RFC 6455 §10.4: "implementations SHOULD impose a limit on frame sizes and the total
+      // message size after reassembly from multiple frames"; 1009 is the code for "a message
+      // that is too big for it to process" (§7.4.1).
+      if (length > this.#maxFrameBytes) {
+        return this.#fail(FrameErrorCode.FRAME_TOO_BIG, CloseCode.MESSAGE_TOO_BIG, `frame of ${length} bytes over the limit`);
+      }
+      const total = opcode === Opcode.CONTINUATION ? this.#messageBytes + length : length;
+      if (total > this.#maxMessageBytes) {
+        return this.#fail(FrameErrorCode.MESSAGE_TOO_BIG, CloseCode.MESSAGE_TOO_BIG, `message of ${total} bytes over the limit`);
+      }
+      if (opcode === Opcode.CONTINUATION) {
+        if (this.#fragments >= this.#maxFragments) {
+          return this.#fail(FrameErrorCode.TOO_MANY_FRAGMENTS, CloseCode.MESSAGE_TOO_BIG, "too many fragments");
+        }
+        this.#fragments++;
+        this.#messageBytes = total;
+      } else if (!this.#fin) {
+        this.#messageOpcode = opcode;
+        this.#fragments = 1;
+        this.#messageBytes = length;
+      }
+    }
+    this.#payloadLength = length;
+    this.#state = this.#masked ? MASK_KEY : PAYLOAD;
+    return true;
+  }
+
+  #readMaskKey(): boolean {
+    if (this.#buffered < 4) return false;
+    const key = this.#maskKey;
+    key[0] = this.#readByte();
+    key[1] = this.#readByte();
+    key[2] = this.#readByte();
+    key[3] = this.#readByte();
+    this.#state = PAYLOAD;
+    return true;
+  }
+
+  #readPayload(): boolean {
+    const length = this.#payloadLength;
+    if (this.#buffered < length) return false;
+    const opcode = this.#opcode;
+    if (this.#messageOpcode !== 0 && opcode < Opcode.CLOSE) return this.#readFragment(length);
+    const data = this.#take(length);
+    if (this.#masked) unmaskInPlace(data, this.#maskKey, 0);
+    // The state is set before any handler runs, so that a stop() from inside it sticks.
+    this.#state = HEADER;
+    switch (opcode) {
+      case Opcode.TEXT:
+        // RFC 6455 §8.1: an endpoint that finds a text payload is not valid UTF-8 "MUST _Fail
+        // the WebSocket Connection_"; §7.4.1: 1007 is for "data within a message that was not
+        // consistent with the type of the message".
+        if (!isValidUtf8(data)) return this.#fail(FrameErrorCode.INVALID_UTF8, 1007, "invalid UTF-8 in a text message");
+        this.#handler.onMessage(data, false);
+        return true;
+      case Opcode.BINARY:
+        this.#handler.onMessage(data, true);
+        return true;
+      case Opcode.PING:
+        this.#handler.onPing(data);
+        return true;
+      case Opcode.PONG:
+        this.#handler.onPong(data);
+        return true;
+      default:
+        return this.#readClose(data);
+    }
+  }
+
+  /** Appends a fragment to the message being assembled, delivering it on the final one. */
+  #readFragment(length: number): boolean {
+    const start = this.#messageLength;
+    const end = start + length;
+    const message = this.#capacity(end);
+    const chunk = this.#chunks[0];
+    if (chunk !== undefined && this.#offset + length <= chunk.length) {
+      // The whole fragment is in one chunk: copy (and unmask) it in one pass.
+      const from = this.#offset;
+      if (this.#masked) maskInto(chunk.subarray(from, from + length), message, start, this.#maskKey, 0);
+      else chunk.copy(message, start, from, from + length);
+      this.#skip(chunk, length);
+    } else if (length > 0) {
+      this.#copyTo(message, start, length);
+      if (this.#masked) unmaskInPlace(message.subarray(start, end), this.#maskKey, 0);
+    }
+    this.#messageLength = end;
+    this.#state = HEADER;
+    if (this.#messageOpcode === Opcode.TEXT) {
+      // Fail fast (RFC 6455 §8.1): on the fragment that makes valid UTF-8 impossible, not at the
+      // end of the message.
+      const validator = this.#utf8 ?? (this.#utf8 = new Utf8Validator());
+      if (!validator.push(message.subarray(start, end)) || (this.#fin && !validator.end())) {
+        return this.#fail(FrameErrorCode.INVALID_UTF8, 1007, "invalid UTF-8 in a text message");
+      }
+    }
+    if (!this.#fin) return true;
+    const isBinary = this.#messageOpcode === Opcode.BINARY;
+    // Hand the buffer over: the next message gets a new one.
+    this.#message = null;
+    this.#messageLength = 0;
+    this.#messageOpcode = 0;
+    this.#fragments = 0;
+    this.#messageBytes = 0;
+    this.#utf8?.reset();
+    this.#handler.onMessage(message.subarray(0, end), isBinary);
+    return true;
+  }
+
+  /** Validates a close frame, stops, and reports it (RFC 6455 §5.5.1). */
+  #readClose(data: Buffer): boolean {
+    const length = data.length;
+    if (length === 0) {
+      this.stop();
+      this.#handler.onClose(CloseCode.NO_STATUS, "");
+      return false;
+    }
+    // RFC 6455 §5.5.1: "If there is a body, the first two bytes of the body MUST be a 2-byte
+    // unsigned integer (in network byte order) representing a status code".
+    if (length === 1) return this.#fail(FrameErrorCode.INVALID_CLOSE_PAYLOAD, 1002, "close payload of 1 byte");
+    const code = data.readUInt16BE(0);
+    // RFC 6455 §7.4.1: 1005, 1006 and 1015 "MUST NOT be set as a status code in a Close control
+    // frame by an endpoint"; §7.4.2: other codes outside the ranges are not defined.
+    if (!isValidWireCloseCode(code)) return this.#fail(FrameErrorCode.INVALID_CLOSE_CODE, 1002, `close code ${code}`);
+    // RFC 6455 §5.5.1: the body after the code "MAY contain UTF-8-encoded data"; it is "not
+    // guaranteed to be human readable" but it must be UTF-8 (§8.1 applies).
+    if (length > 2 && !isValidUtf8(data.subarray(2))) {
+      return this.#fail(FrameErrorCode.INVALID_UTF8, 1007, "invalid UTF-8 in a close reason");
+    }
+    this.stop();
+    this.#handler.onClose(code, length === 2 ? "" : data.toString("utf8", 2));
+    return false;
+  }
+
+  /** Stops and reports `code`; returns false so that the caller's loop ends. */
+  #fail(code: FrameErrorCode, closeCode: number, message: string): false {
+    this.stop();
+    this.#handler.onError(new ProtocolError(code, closeCode, message));
+    return false;
+  }
+
+  /** The message buffer with room for `needed` bytes, doubling (capped at the message limit). */
+  #capacity(needed: number): Buffer {
+    const current = this.#message;
+    if (current !== null && needed <= current.length) return current;
+    const wanted = current === null ? MIN_MESSAGE_CAPACITY_BYTES : current.length * 2;
+    const grown = Buffer.allocUnsafe(Math.max(needed, Math.min(wanted, this.#maxMessageBytes)));
+    if (current !== null) current.copy(grown, 0, 0, this.#messageLength);
+    this.#message = grown;
+    return grown;
+  }
+
+  /** Reads one byte of input (the caller checked `#buffered`). */
+  #readByte(): number {
+    const chunk = this.#chunks[0]!;
+    const byte = chunk[this.#offset]!;
+    this.#skip(chunk, 1);
+    return byte;
+  }
+
+  /** Reads a big-endian unsigned 32-bit integer, byte by byte. */
+  #readUint32(): number {
+    return (
+      this.#readByte() * 0x1000000 + ((this.#readByte() << 16) | (this.#readByte() << 8) | this.#readByte())
+    );
+  }
+
+  /** Consumes `count` bytes that all lie in `chunk`, the first pending chunk. */
+  #skip(chunk: Buffer, count: number): void {
+    const offset = this.#offset + count;
+    if (offset === chunk.length) {
+      this.#chunks.shift();
+      this.#offset = 0;
+    } else {
+      this.#offset = offset;
+    }
+    this.#buffered -= count;
+  }
+
+  /** Takes `length` bytes of input: a view when they lie in one chunk, else a copy. */
+  #take(length: number): Buffer {
+    const chunk = this.#chunks[0];
+    if (chunk === undefined) return Buffer.alloc(0); // only when length is 0
+    const start = this.#offset;
+    if (start + length <= chunk.length) {
+      this.#skip(chunk, length);
+      return chunk.subarray(start, start + length);
+    }
+    const data = Buffer.allocUnsafe(length);
+    this.#copyTo(data, 0, length);
+    return data;
+  }
+
+  /** Copies `length` bytes of input (spanning chunks) into `target` at `targetOffset`. */
+  #copyTo(target: Buffer, targetOffset: number, length: number): void {
+    const chunks = this.#chunks;
+    let offset = this.#offset;
+    let written = 0;
+    let used = 0;
+    while (written < length) {
+      const chunk = chunks[used]!;
+      const count = Math.min(chunk.length - offset, length - written);
+      chunk.copy(target, targetOffset + written, offset, offset + count);
+      written += count;
+      offset += count;
+      if (offset === chunk.length) {
+        used++;
+        offset = 0;
+      }
+    }
+    if (used > 0) chunks.splice(0, used); // once per payload: no shift per chunk
+    this.#offset = offset;
+    this.#buffered -= length;
+  }
+}

@@ -1,0 +1,476 @@
+/**
+ * The WebSocket opening handshake (RFC 6455 §4), sans I/O: validating a parsed upgrade request
+ * and building the server's answer, and building the client's request and validating the
+ * server's response. Heads are parsed by `./http-parser.ts`.
+ *
+ * Refusals are {@link HandshakeError}s with the HTTP status to answer (server side) or the
+ * status received (client side). Values the caller asks us to write into a head are checked for
+ * header injection; misuse throws a TypeError or RangeError.
+ *
+ * @module
+ */
+
+import { createHash, randomBytes } from "node:crypto";
+import { HandshakeError } from "../errors.js";
+import { GUID, WEBSOCKET_VERSION } from "./constants.js";
+import { isToken, type HttpHeaders, type HttpRequestHead, type HttpResponseHead } from "./http-parser.js";
+
+/**
+ * RFC 6455 §4.2.2 item 5.4: `Sec-WebSocket-Accept` is the base64-encoded SHA-1 of the key
+ * concatenated with the {@link GUID}. `computeAccept("dGhlIHNhbXBsZSBub25jZQ==")` is
+ * `"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="` (RFC 6455 §1.3).
+ */
+export function computeAccept(key: string): string {
+  return createHash("sha1").update(key + GUID, "latin1").digest("base64");
+}
+
+/**
+ * RFC 6455 §4.1: a new `Sec-WebSocket-Key`, "a randomly selected 16-byte value that has been
+ * base64-encoded", chosen fresh for each connection.
+ */
+export function generateKey(): string {
+  return randomBytes(16).toString("base64");
+}
+
+/**
+ * RFC 6455 §4.2.1 item 5: the key "when decoded, is 16 bytes in length". 16 bytes are 22 base64
+ * characters and "==", and the 22nd character carries only 2 data bits, so its 4 low bits are
+ * zero: it is one of A, Q, g, w. Fixed length, anchored: no backtracking.
+ */
+const KEY_PATTERN = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
+
+function isValidKey(key: string): boolean {
+  return key.length === 24 && KEY_PATTERN.test(key);
+}
+
+/** A validated upgrade request (server side). */
+export interface UpgradeRequest {
+  /** Always `"GET"`. */
+  readonly method: string;
+  /** The request-target as sent. */
+  readonly target: string;
+  /** The path part of the target (origin-form, or the path of an absolute-form target). */
+  readonly path: string;
+  /** What follows the first `?`, without it; `""` when none. */
+  readonly query: string;
+  /** The Host header, or the authority of an absolute-form target (RFC 9112 §3.2.2). */
+  readonly host: string;
+  /** The Origin header (RFC 6455 §4.2.1 item 7), sent by browsers; undefined when absent. */
+  readonly origin: string | undefined;
+  /** The validated `Sec-WebSocket-Key`. */
+  readonly key: string;
+  /** The subprotocols offered, in order of preference; empty when none. */
+  readonly protocols: readonly string[];
+  /** The raw `Sec-WebSocket-Extensions` value (lines joined with ", "); undefined when none. */
+  readonly extensions: string | undefined;
+  /** Every header of the request. */
+  readonly headers: HttpHeaders;
+}
+
+/**
+ * Validates an upgrade request per RFC 6455 §4.2.1 (and RFC 9110/9112 where they apply).
+ * Throws a {@link HandshakeError} to answer with {@link rejectResponseFor}:
+ *
+ * - 405 `ERR_METHOD_NOT_ALLOWED` (with `Allow: GET`): the method is not GET;
+ * - 505 `ERR_UNSUPPORTED_HTTP_VERSION`: not HTTP/1.1 or a later 1.x;
+ * - 400 `ERR_INVALID_HOST`: Host missing, repeated or not a host[:port];
+ * - 400 `ERR_INVALID_TARGET`: not origin-form or absolute-form, or has a fragment;
+ * - 400 `ERR_UNEXPECTED_BODY`: Transfer-Encoding, or a Content-Length other than 0 (the bytes
+ *   after the head must be frames: a body would be read as frames, a smuggling vector);
+ * - 400 `ERR_INVALID_UPGRADE`: Upgrade does not list `websocket`. (400, not 426: a 426 MUST
+ *   carry `Upgrade` and hence `Connection: upgrade`, which contradicts `Connection: close`.)
+ * - 400 `ERR_INVALID_CONNECTION`: Connection does not list `upgrade`;
+ * - 426 `ERR_UNSUPPORTED_WEBSOCKET_VERSION` (with `Sec-WebSocket-Version: 13`): the version is
+ *   missing, repeated or not 13;
+ * - 400 `ERR_INVALID_KEY`: the key is missing, repeated or does not decode to 16 bytes;
+ * - 400 `ERR_INVALID_PROTOCOL`: Sec-WebSocket-Protocol is empty, or has a non-token or a
+ *   duplicate.
+ */
+export function validateUpgradeRequest(head: HttpRequestHead): UpgradeRequest {
+  const { headers } = head;
+  // RFC 6455 §4.2.1 item 1: "An HTTP/1.1 or higher GET request". RFC 9110 §15.5.6: the origin
+  // server MUST generate an Allow header field in a 405 response.
+  if (head.method !== "GET") {
+    throw new HandshakeError("ERR_METHOD_NOT_ALLOWED", 405, "the WebSocket handshake requires GET", [
+      ["Allow", "GET"],
+    ]);
+  }
+  // RFC 6455 §4.2.1 item 1 asks for HTTP/1.1 or higher; a major version other than 1 is not
+  // HTTP/1 framing at all (RFC 9112 §2.3).
+  if (head.versionMajor !== 1 || head.versionMinor < 1) {
+    throw new HandshakeError("ERR_UNSUPPORTED_HTTP_VERSION", 505, "the WebSocket handshake requires HTTP/1.1");
+  }
+  // RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1
+  // request message that lacks a Host header field and to any request message that contains
+  // more than one Host header field line or a Host header field with an invalid field value."
+  const hostLines = headers.getAll("host");
+  const hostLine = hostLines[0];
+  if (hostLines.length !== 1 || hostLine === undefined || !isValidHost(hostLine)) {
+    throw new HandshakeError("ERR_INVALID_HOST", 400, "exactly one valid Host header is required");
+  }
+  const parts = splitTarget(head.target);
+  if (parts === undefined) {
+    throw new HandshakeError("ERR_INVALID_TARGET", 400, "invalid request target");
+  }
+  const contentLength = headers.getAll("content-length");
+  if (headers.has("transfer-encoding") || contentLength.some((v) => v !== "0")) {
+    throw new HandshakeError("ERR_UNEXPECTED_BODY", 400, "a WebSocket handshake request has no body");
+  }
+  // RFC 6455 §4.2.1 item 3: an |Upgrade| header field containing the value "websocket",
+  // treated as an ASCII case-insensitive value.
+  if (!containsToken(headers.tokens("upgrade"), "websocket")) {
+    throw new HandshakeError("ERR_INVALID_UPGRADE", 400, "the Upgrade header must include websocket");
+  }
+  // RFC 6455 §4.2.1 item 4: a |Connection| header field that includes the token "Upgrade",
+  // treated as an ASCII case-insensitive value.
+  if (!containsToken(headers.tokens("connection"), "upgrade")) {
+    throw new HandshakeError("ERR_INVALID_CONNECTION", 400, "the Connection header must include upgrade");
+  }
+  // RFC 6455 §4.2.1 item 6: |Sec-WebSocket-Version| with a value of 13. §4.4: otherwise the
+  // server MUST send "an appropriate HTTP error code (such as 426 Upgrade Required) and a
+  // |Sec-WebSocket-Version| header field indicating the version(s) the server is capable of".
+  const versions = headers.getAll("sec-websocket-version");
+  if (versions.length !== 1 || versions[0] !== WEBSOCKET_VERSION) {
+    throw new HandshakeError(
+      "ERR_UNSUPPORTED_WEBSOCKET_VERSION",
+      426,
+      `Sec-WebSocket-Version must be ${WEBSOCKET_VERSION}`,
+      [["Sec-WebSocket-Version", WEBSOCKET_VERSION]],
+    );
+  }
+  // RFC 6455 §4.2.1 item 5: a |Sec-WebSocket-Key| header field with a base64-encoded value
+  // that, when decoded, is 16 bytes in length. §11.3.1: it MUST NOT appear more than once.
+  const keys = headers.getAll("sec-websocket-key");
+  const key = keys[0];
+  if (keys.length !== 1 || key === undefined || !isValidKey(key)) {
+    throw new HandshakeError("ERR_INVALID_KEY", 400, "invalid Sec-WebSocket-Key");
+  }
+  // RFC 6455 §4.1: the subprotocol values "MUST be non-empty strings with characters in the
+  // range U+0021 to U+007E not including separator characters ... and MUST all be unique";
+  // §4.3 Sec-WebSocket-Protocol-Client = 1#token.
+  const protocols = headers.tokens("sec-websocket-protocol");
+  if (headers.has("sec-websocket-protocol") && !isProtocolList(protocols)) {
+    throw new HandshakeError("ERR_INVALID_PROTOCOL", 400, "invalid Sec-WebSocket-Protocol");
+  }
+  return {
+    method: head.method,
+    target: head.target,
+    path: parts.path,
+    query: parts.query,
+    host: parts.authority ?? hostLine,
+    origin: headers.get("origin"),
+    key,
+    protocols,
+    extensions: headers.get("sec-websocket-extensions"),
+    headers,
+  };
+}
+
+function containsToken(tokens: readonly string[], lowerCaseToken: string): boolean {
+  return tokens.some((t) => t.toLowerCase() === lowerCaseToken);
+}
+
+function isProtocolList(protocols: readonly string[]): boolean {
+  return protocols.length > 0 && protocols.every(isToken) && new Set(protocols).size === protocols.length;
+}
+
+/**
+ * RFC 3986 §3.2.2-3.2.3: `host [":" port]` uses unreserved, pct-encoded, sub-delims, ":" and
+ * the brackets of IP literals. The WebSocket URI always has a host, so it is not empty.
+ */
+function isValidHost(host: string): boolean {
+  if (host.length === 0) return false;
+  for (let i = 0; i < host.length; i++) {
+    const c = host.charCodeAt(i);
+    const alnum = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+    if (!alnum && !"-._~%!$&'()*+,;=:[]".includes(host[i] ?? "")) return false;
+  }
+  return true;
+}
+
+/** Splits a request-target into path, query and (absolute-form only) authority. */
+function splitTarget(target: string): { path: string; query: string; authority: string | undefined } | undefined {
+  // RFC 6455 §3: fragment identifiers "MUST NOT be used on these URIs"; RFC 9112 §3.2 has no
+  // fragment in a request-target either.
+  if (target.includes("#")) return undefined;
+  let authority: string | undefined;
+  let pathAndQuery = target;
+  if (target.charCodeAt(0) !== 0x2f /* "/" */) {
+    // RFC 9112 §3.2.2: "A server MUST accept the absolute-form in requests", and then use its
+    // authority instead of Host. Asterisk-form and authority-form have no meaning here.
+    const sep = target.indexOf("://");
+    const scheme = sep === -1 ? "" : target.slice(0, sep).toLowerCase();
+    if (scheme !== "ws" && scheme !== "wss" && scheme !== "http" && scheme !== "https") return undefined;
+    let end = sep + 3;
+    while (end < target.length && target[end] !== "/" && target[end] !== "?") end++;
+    authority = target.slice(sep + 3, end);
+    if (!isValidHost(authority)) return undefined;
+    pathAndQuery = target.slice(end);
+    if (pathAndQuery.charCodeAt(0) !== 0x2f) pathAndQuery = `/${pathAndQuery}`;
+  }
+  const q = pathAndQuery.indexOf("?");
+  return q === -1
+    ? { path: pathAndQuery, query: "", authority }
+    : { path: pathAndQuery.slice(0, q), query: pathAndQuery.slice(q + 1), authority };
+}
+
+/** Throws a TypeError unless `name: value` can be written into a head without injection. */
+function assertHeader(name: string, value: string): void {
+  if (!isToken(name)) throw new TypeError(`invalid header name ${JSON.stringify(name)}`);
+  assertHeaderValue(name, value);
+}
+
+/**
+ * RFC 9110 §5.5: CR, LF and NUL in a field value "are invalid and dangerous" (header injection,
+ * response splitting). Characters above U+00FF cannot be written as latin1 without corruption.
+ */
+function assertHeaderValue(name: string, value: string): void {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x0d || c === 0x0a || c === 0x00 || c > 0xff) {
+      throw new TypeError(`invalid character in the value of header ${JSON.stringify(name)}`);
+    }
+  }
+}
+
+function writeHeaders(lines: string[], headers: ReadonlyArray<readonly [string, string]> | undefined): void {
+  for (const [name, value] of headers ?? []) {
+    assertHeader(name, value);
+    lines.push(`${name}: ${value}\r\n`);
+  }
+}
+
+/** Options of {@link buildAcceptResponse}. */
+export interface AcceptOptions {
+  /** The selected subprotocol, one of those offered; omitted when undefined or "". */
+  readonly protocol?: string | undefined;
+  /** The negotiated `Sec-WebSocket-Extensions` value; omitted when undefined or "". */
+  readonly extensions?: string | undefined;
+  /** Extra headers, written last, in order. */
+  readonly headers?: ReadonlyArray<readonly [string, string]> | undefined;
+}
+
+/**
+ * The server's 101 answer (RFC 6455 §4.2.2 item 5): status line, `Upgrade: websocket`,
+ * `Connection: Upgrade`, `Sec-WebSocket-Accept`, then `Sec-WebSocket-Protocol`,
+ * `Sec-WebSocket-Extensions` and the extra headers when given. Throws a TypeError if the
+ * protocol is not a token or a header would allow injection.
+ */
+export function buildAcceptResponse(key: string, options: AcceptOptions = {}): Buffer {
+  const lines = [
+    "HTTP/1.1 101 Switching Protocols\r\n",
+    "Upgrade: websocket\r\n",
+    "Connection: Upgrade\r\n",
+    `Sec-WebSocket-Accept: ${computeAccept(key)}\r\n`,
+  ];
+  const { protocol, extensions } = options;
+  if (protocol !== undefined && protocol !== "") {
+    // RFC 6455 §4.2.2: the selected subprotocol is one of the tokens the client offered.
+    if (!isToken(protocol)) throw new TypeError(`invalid subprotocol ${JSON.stringify(protocol)}`);
+    lines.push(`Sec-WebSocket-Protocol: ${protocol}\r\n`);
+  }
+  if (extensions !== undefined && extensions !== "") {
+    assertHeaderValue("Sec-WebSocket-Extensions", extensions);
+    lines.push(`Sec-WebSocket-Extensions: ${extensions}\r\n`);
+  }
+  writeHeaders(lines, options.headers);
+  lines.push("\r\n");
+  return Buffer.from(lines.join(""), "latin1");
+}
+
+/** RFC 9110 §15 (and RFC 6585, RFC 7725) reason phrases of the statuses a refusal may use. */
+const REASONS: Readonly<Record<number, string>> = {
+  300: "Multiple Choices", 301: "Moved Permanently", 302: "Found", 303: "See Other",
+  305: "Use Proxy", 307: "Temporary Redirect", 308: "Permanent Redirect",
+  400: "Bad Request", 401: "Unauthorized", 402: "Payment Required", 403: "Forbidden",
+  404: "Not Found", 405: "Method Not Allowed", 406: "Not Acceptable",
+  407: "Proxy Authentication Required", 408: "Request Timeout", 409: "Conflict", 410: "Gone",
+  411: "Length Required", 412: "Precondition Failed", 413: "Content Too Large",
+  414: "URI Too Long", 415: "Unsupported Media Type", 416: "Range Not Satisfiable",
+  417: "Expectation Failed", 421: "Misdirected Request", 422: "Unprocessable Content",
+  426: "Upgrade Required", 428: "Precondition Required", 429: "Too Many Requests",
+  431: "Request Header Fields Too Large", 451: "Unavailable For Legal Reasons",
+  500: "Internal Server Error", 501: "Not Implemented", 502: "Bad Gateway",
+  503: "Service Unavailable", 504: "Gateway Timeout", 505: "HTTP Version Not Supported",
+  511: "Network Authentication Required",
+};
+
+/**
+ * A refusal: `HTTP/1.1 <status> <reason>`, `Connection: close`, `Content-Type: text/plain;
+ * charset=utf-8`, `Content-Length`, the extra headers, then the body (UTF-8; defaults to the
+ * reason phrase, or the status number when it has no standard reason).
+ *
+ * Throws a RangeError unless `status` is an integer in 300-599 other than 304 (a refusal with a
+ * body), and a TypeError for an injectable header or an extra `Content-Length` or
+ * `Transfer-Encoding` (which would contradict the framing written here).
+ */
+export function buildRejectResponse(
+  status: number,
+  options: { headers?: ReadonlyArray<readonly [string, string]>; body?: string } = {},
+): Buffer {
+  if (!Number.isInteger(status) || status < 300 || status > 599 || status === 304) {
+    throw new RangeError(`a refusal status must be 300-599 (not 304), got ${String(status)}`);
+  }
+  const reason = REASONS[status] ?? "";
+  const body = options.body ?? (reason === "" ? String(status) : reason);
+  const lines = [
+    `HTTP/1.1 ${status} ${reason}\r\n`,
+    "Connection: close\r\n",
+    "Content-Type: text/plain; charset=utf-8\r\n",
+    `Content-Length: ${Buffer.byteLength(body, "utf8")}\r\n`,
+  ];
+  for (const [name] of options.headers ?? []) {
+    const lower = name.toLowerCase();
+    if (lower === "content-length" || lower === "transfer-encoding") {
+      throw new TypeError(`${name} is set by buildRejectResponse`);
+    }
+  }
+  writeHeaders(lines, options.headers);
+  lines.push("\r\n");
+  const head = Buffer.from(lines.join(""), "latin1");
+  return body === "" ? head : Buffer.concat([head, Buffer.from(body, "utf8")]);
+}
+
+/**
+ * The refusal for a server-side {@link HandshakeError} (from the parser or
+ * {@link validateUpgradeRequest}): its status, its headers, its message as the body.
+ */
+export function rejectResponseFor(error: HandshakeError): Buffer {
+  return buildRejectResponse(error.status, { headers: error.headers, body: error.message });
+}
+
+/** Options of {@link buildClientRequest}. */
+export interface ClientRequestOptions {
+  /** `host[:port]` exactly as it goes in the Host header (port omitted when default). */
+  readonly host: string;
+  /** Path and query, e.g. `"/chat?room=1"`, percent-encoded. */
+  readonly path: string;
+  /** A fresh key from {@link generateKey}. */
+  readonly key: string;
+  /** Subprotocols to offer, in order of preference. */
+  readonly protocols?: readonly string[];
+  /** The `Sec-WebSocket-Extensions` offer. */
+  readonly extensions?: string;
+  /** The Origin header (RFC 6455 §4.1 item 8: browsers send it; other clients MAY). */
+  readonly origin?: string;
+  /** Extra headers, written last, in order. */
+  readonly headers?: ReadonlyArray<readonly [string, string]>;
+}
+
+/**
+ * The client's opening handshake (RFC 6455 §4.1): `GET <path> HTTP/1.1`, Host, `Upgrade:
+ * websocket`, `Connection: Upgrade`, Sec-WebSocket-Key, `Sec-WebSocket-Version: 13`, then
+ * Origin, Sec-WebSocket-Protocol, Sec-WebSocket-Extensions and the extra headers when given.
+ * Throws a TypeError for an invalid path, host, key or subprotocol, or an injectable header.
+ */
+export function buildClientRequest(options: ClientRequestOptions): Buffer {
+  const { host, path, key, protocols = [], extensions, origin } = options;
+  // RFC 6455 §4.1 item 3: the request-target is the /resource name/: an absolute path and
+  // query, no fragment; RFC 9112 §3.2: no whitespace or controls.
+  if (path.charCodeAt(0) !== 0x2f || !isVisibleAscii(path) || path.includes("#")) {
+    throw new TypeError(`invalid request path ${JSON.stringify(path)}`);
+  }
+  if (!isValidHost(host)) throw new TypeError(`invalid host ${JSON.stringify(host)}`);
+  if (!isValidKey(key)) throw new TypeError(`invalid Sec-WebSocket-Key ${JSON.stringify(key)}`);
+  if (protocols.length > 0 && !isProtocolList(protocols)) {
+    throw new TypeError("subprotocols must be unique tokens");
+  }
+  const lines = [
+    `GET ${path} HTTP/1.1\r\n`,
+    `Host: ${host}\r\n`,
+    "Upgrade: websocket\r\n",
+    "Connection: Upgrade\r\n",
+    `Sec-WebSocket-Key: ${key}\r\n`,
+    `Sec-WebSocket-Version: ${WEBSOCKET_VERSION}\r\n`,
+  ];
+  if (origin !== undefined) {
+    assertHeaderValue("Origin", origin);
+    lines.push(`Origin: ${origin}\r\n`);
+  }
+  if (protocols.length > 0) lines.push(`Sec-WebSocket-Protocol: ${protocols.join(", ")}\r\n`);
+  if (extensions !== undefined && extensions !== "") {
+    assertHeaderValue("Sec-WebSocket-Extensions", extensions);
+    lines.push(`Sec-WebSocket-Extensions: ${extensions}\r\n`);
+  }
+  writeHeaders(lines, options.headers);
+  lines.push("\r\n");
+  return Buffer.from(lines.join(""), "latin1");
+}
+
+function isVisibleAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f) return false;
+  }
+  return true;
+}
+
+/** What {@link validateServerResponse} returns for an accepted handshake. */
+export interface AcceptedResponse {
+  /** The subprotocol the server selected; `""` when none. */
+  readonly protocol: string;
+  /** The raw `Sec-WebSocket-Extensions` value the server accepted; `""` when none. */
+  readonly extensions: string;
+  /** Every header of the response. */
+  readonly headers: HttpHeaders;
+}
+
+/**
+ * Validates the server's response per RFC 6455 §4.1 (client side), where each defect means the
+ * client "MUST _Fail the WebSocket Connection_". Throws a {@link HandshakeError} whose status is
+ * the response's status:
+ *
+ * - `ERR_UNEXPECTED_STATUS`: the status is not 101;
+ * - `ERR_UNSUPPORTED_HTTP_VERSION`: not HTTP/1.1 or a later 1.x;
+ * - `ERR_INVALID_UPGRADE`: Upgrade is not exactly `websocket` (case-insensitive);
+ * - `ERR_INVALID_CONNECTION`: Connection does not list `upgrade`;
+ * - `ERR_INVALID_ACCEPT`: not exactly one `Sec-WebSocket-Accept` equal to computeAccept(key);
+ * - `ERR_INVALID_PROTOCOL`: a Sec-WebSocket-Protocol that is not exactly one of those offered;
+ * - `ERR_UNEXPECTED_EXTENSIONS`: Sec-WebSocket-Extensions while none were offered.
+ */
+export function validateServerResponse(
+  head: HttpResponseHead,
+  expected: { key: string; protocols: readonly string[]; extensionsOffered: boolean },
+): AcceptedResponse {
+  const { status, headers } = head;
+  const fail = (code: string, message: string): HandshakeError => new HandshakeError(code, status, message);
+  // RFC 6455 §4.1: "If the status code received from the server is not 101, the client
+  // handles the response per HTTP [RFC2616] procedures." Redirects etc. are the caller's call.
+  if (status !== 101) throw fail("ERR_UNEXPECTED_STATUS", `expected status 101, got ${status}`);
+  if (head.versionMajor !== 1 || head.versionMinor < 1) {
+    throw fail("ERR_UNSUPPORTED_HTTP_VERSION", "the WebSocket handshake requires HTTP/1.1");
+  }
+  // RFC 6455 §4.1 item 2: if the |Upgrade| header field "contains a value that is not an ASCII
+  // case-insensitive match for the value "websocket"", fail.
+  const upgrade = headers.tokens("upgrade");
+  if (upgrade.length !== 1 || upgrade[0]?.toLowerCase() !== "websocket") {
+    throw fail("ERR_INVALID_UPGRADE", "the Upgrade header must be websocket");
+  }
+  // RFC 6455 §4.1 item 3: |Connection| must contain a token matching "Upgrade".
+  if (!containsToken(headers.tokens("connection"), "upgrade")) {
+    throw fail("ERR_INVALID_CONNECTION", "the Connection header must include upgrade");
+  }
+  // RFC 6455 §4.1 item 4: |Sec-WebSocket-Accept| must be the base64 SHA-1 of key + GUID.
+  const accepts = headers.getAll("sec-websocket-accept");
+  if (accepts.length !== 1 || accepts[0] !== computeAccept(expected.key)) {
+    throw fail("ERR_INVALID_ACCEPT", "Sec-WebSocket-Accept does not match the key");
+  }
+  // RFC 6455 §4.1 item 6: a subprotocol "that was not present in the client's handshake" fails;
+  // RFC 6455 §4.3: Sec-WebSocket-Protocol-Server = token (exactly one).
+  let protocol = "";
+  if (headers.has("sec-websocket-protocol")) {
+    const lines = headers.getAll("sec-websocket-protocol");
+    const value = lines[0] ?? "";
+    if (lines.length !== 1 || !isToken(value) || !expected.protocols.includes(value)) {
+      throw fail("ERR_INVALID_PROTOCOL", "the server selected a subprotocol that was not offered");
+    }
+    protocol = value;
+  }
+  // RFC 6455 §4.1 item 5: an extension "that was not present in the client's handshake" fails.
+  // Which extensions were accepted, and with which parameters, is checked by the negotiation.
+  const extensions = headers.get("sec-websocket-extensions");
+  if (extensions !== undefined && !expected.extensionsOffered) {
+    throw fail("ERR_UNEXPECTED_EXTENSIONS", "the server accepted extensions that were not offered");
+  }
+  return { protocol, extensions: extensions ?? "", headers };
+}

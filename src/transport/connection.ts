@@ -1,0 +1,544 @@
+/**
+ * One WebSocket connection over a `node:net` (or `node:tls`) socket: binds the sans-I/O
+ * {@link Protocol} to the socket, batches writes, applies backpressure, runs the close and
+ * heartbeat timers, and reports exactly one `close` however the connection ends.
+ *
+ * @module
+ */
+
+import { EventEmitter } from "node:events";
+import type { Socket } from "node:net";
+import { ConnectionClosedError, InvalidStateError, type ProtocolError, WyndError } from "../errors.js";
+import type { UpgradeRequest } from "../protocol/handshake.js";
+import { Protocol, ReadyState, type ProtocolHandler, type Role } from "../protocol/protocol.js";
+import type { PreparedMessage } from "../protocol/prepared-message.js";
+import { resolveConnectionOptions, type ConnectionOptions, type ResolvedConnectionOptions } from "./options.js";
+import { scheduleFlush } from "./write-batcher.js";
+
+/** The events of a {@link WebSocketConnection}, with their arguments. */
+export interface ConnectionEvents {
+  /** A complete message. Text messages are valid UTF-8 (`isBinary` false). */
+  message: [data: Buffer, isBinary: boolean];
+  ping: [data: Buffer];
+  pong: [data: Buffer];
+  /** Emitted once after a send returned false, when the buffered bytes have been written. */
+  drain: [];
+  /**
+   * A protocol violation, a socket error or a backpressure overflow. Emitted only when a listener
+   * is attached (an unobserved error never throws); `close` always follows.
+   */
+  error: [error: Error];
+  /**
+   * Exactly once, when the connection is over. `code` is the peer's close code, 1005 when its
+   * Close frame had none, 1006 when no Close frame arrived. `wasClean` is true when both Close
+   * frames were exchanged.
+   */
+  close: [code: number, reason: string, wasClean: boolean];
+}
+
+/** What a server or client knows about a connection when it creates it. */
+export interface ConnectionInit {
+  readonly role: Role;
+  /** The negotiated subprotocol ("" for none). */
+  readonly protocol?: string;
+  /** The negotiated extensions header value ("" for none). */
+  readonly extensions?: string;
+  /** The upgrade request (server side). */
+  readonly request?: UpgradeRequest | undefined;
+  /** Bytes that arrived with the handshake: the first frames. */
+  readonly head?: Buffer;
+  readonly options?: ConnectionOptions | ResolvedConnectionOptions;
+}
+
+const SOCKET_CONNECTION = Symbol("wynd.connection");
+type BoundSocket = Socket & { [SOCKET_CONNECTION]?: WebSocketConnection };
+
+let nextConnectionId = 1;
+
+/**
+ * An open WebSocket connection. Create one with `WebSocketServer` (server side) or `connect()`
+ * (client side); it starts OPEN.
+ *
+ * Incoming data is processed as soon as the creator calls `start()` (the server does so right
+ * after emitting `connection`, the client one macrotask after `connect()` resolved), so listeners
+ * attached synchronously in those places see every message.
+ */
+export class WebSocketConnection extends EventEmitter<ConnectionEvents> implements ProtocolHandler {
+  /** A process-unique number, increasing. */
+  readonly id: number = nextConnectionId++;
+  readonly role: Role;
+  /** The negotiated subprotocol, "" when none. */
+  readonly protocol: string;
+  /** The negotiated extensions, "" when none. */
+  readonly extensions: string;
+  /** The upgrade request this connection was accepted with (server side). */
+  readonly request: UpgradeRequest | undefined;
+  /** Messages not sent because of the "drop" backpressure policy. */
+  droppedMessages = 0;
+
+  #socket: BoundSocket;
+  #core: Protocol;
+  #options: ResolvedConnectionOptions;
+  #state: ReadyState = ReadyState.OPEN;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #flushScheduled = false;
+  #needDrain = false;
+  #pendingPong: Buffer | undefined;
+  #started = false;
+  #paused = false;
+  #queued: Buffer[] = [];
+  #socketClosed = false;
+  #error: Error | undefined;
+  #closeTimer: NodeJS.Timeout | undefined;
+  #heartbeatTimer: NodeJS.Timeout | undefined;
+  #receivedSinceHeartbeat = false;
+  #pingOutstanding = false;
+  /** Set once socket.end() was called or the socket closed: nothing more may be written. */
+  #ended = false;
+
+  constructor(socket: Socket, init: ConnectionInit) {
+    super();
+    this.role = init.role;
+    this.protocol = init.protocol ?? "";
+    this.extensions = init.extensions ?? "";
+    this.request = init.request;
+    this.#options = resolveConnectionOptions(init.options);
+    this.#core = new Protocol(this, { role: init.role, ...pickLimits(this.#options) });
+    const bound = socket as BoundSocket;
+    bound[SOCKET_CONNECTION] = this;
+    this.#socket = bound;
+    if (init.head !== undefined && init.head.byteLength > 0) this.#queued.push(init.head);
+    socket.setNoDelay(true);
+    socket.setTimeout(0);
+    socket.pause();
+    socket.on("data", WebSocketConnection.#onSocketData);
+    socket.on("end", WebSocketConnection.#onSocketEnd);
+    socket.on("close", WebSocketConnection.#onSocketClose);
+    socket.on("error", WebSocketConnection.#onSocketError);
+    socket.on("drain", WebSocketConnection.#onSocketDrain);
+    if (this.#options.heartbeatIntervalMs > 0) this.#armHeartbeat();
+  }
+
+  // Socket listeners are shared functions (not per-connection closures) to keep an idle
+  // connection small; they find their connection through a symbol on the socket.
+  static #onSocketData = function (this: BoundSocket, chunk: Buffer): void {
+    const conn = this[SOCKET_CONNECTION]!;
+    conn.#receivedSinceHeartbeat = true;
+    if (conn.#paused || !conn.#started) {
+      conn.#queued.push(chunk);
+      this.pause();
+      return;
+    }
+    conn.#core.receiveData(chunk);
+  };
+
+  static #onSocketEnd = function (this: BoundSocket): void {
+    // The peer will send nothing more. Finish our side too (sockets from an http.Server are
+    // half-open capable, so this is not automatic).
+    const conn = this[SOCKET_CONNECTION]!;
+    if (conn.#state === ReadyState.OPEN) conn.#state = ReadyState.CLOSING;
+    conn.#endSocket();
+  };
+
+  static #onSocketClose = function (this: BoundSocket): void {
+    const conn = this[SOCKET_CONNECTION]!;
+    conn.#socketClosed = true;
+    conn.#ended = true;
+    // Messages that arrived before the close but wait behind a pause are still delivered first.
+    if (conn.#queued.length === 0 || conn.#core.state === ReadyState.CLOSED) conn.#finish();
+  };
+
+  static #onSocketError = function (this: BoundSocket, error: Error): void {
+    const conn = this[SOCKET_CONNECTION]!;
+    conn.#error ??= error;
+    conn.#emitError(error);
+  };
+
+  static #onSocketDrain = function (this: BoundSocket): void {
+    this[SOCKET_CONNECTION]!.#afterDrain();
+  };
+
+  /** OPEN, CLOSING (a Close frame was sent or received, or the socket is ending) or CLOSED. */
+  get readyState(): ReadyState {
+    return this.#state;
+  }
+
+  /** Bytes queued but not yet handed to the kernel. */
+  get bufferedAmount(): number {
+    return this.#pendingBytes + this.#socket.writableLength;
+  }
+
+  /** The peer's IP address (undefined once the socket is destroyed on some platforms). */
+  get remoteAddress(): string | undefined {
+    return this.#socket.remoteAddress;
+  }
+
+  /** The peer's port. */
+  get remotePort(): number | undefined {
+    return this.#socket.remotePort;
+  }
+
+  /** Sends a text message. Returns false when the caller should wait for 'drain'. */
+  sendText(text: string): boolean {
+    if (!this.#admit(text.length)) return false;
+    this.#core.sendText(text);
+    return this.#belowHighWater();
+  }
+
+  /** Sends a binary message. Returns false when the caller should wait for 'drain'. */
+  sendBinary(data: Uint8Array): boolean {
+    return this.sendMessage(data, true);
+  }
+
+  /**
+   * Sends bytes as a binary message, or as a text message when `isBinary` is false — the bytes
+   * must then be valid UTF-8 (a received text message can be echoed or forwarded this way
+   * without decoding it). Returns false when the caller should wait for 'drain'.
+   */
+  sendMessage(data: Uint8Array, isBinary: boolean): boolean {
+    if (!this.#admit(data.byteLength)) return false;
+    this.#core.sendMessage(data, isBinary);
+    return this.#belowHighWater();
+  }
+
+  /** Sends a text (string) or binary (Uint8Array) message. */
+  send(data: string | Uint8Array): boolean {
+    return typeof data === "string" ? this.sendText(data) : this.sendBinary(data);
+  }
+
+  /**
+   * Sends a message as several frames of at most `fragmentBytes` payload bytes each (RFC 6455
+   * §5.4), e.g. to interleave pings with a very large message.
+   */
+  sendFragmented(data: string | Uint8Array, fragmentBytes: number): boolean {
+    if (!Number.isSafeInteger(fragmentBytes) || fragmentBytes <= 0) {
+      throw new RangeError("fragmentBytes must be a positive integer");
+    }
+    const isBinary = typeof data !== "string";
+    const bytes = isBinary ? data : Buffer.from(data, "utf8");
+    if (!this.#admit(bytes.byteLength)) return false;
+    let offset = 0;
+    do {
+      const end = Math.min(offset + fragmentBytes, bytes.byteLength);
+      this.#core.sendFragment(bytes.subarray(offset, end), isBinary, end === bytes.byteLength);
+      offset = end;
+    } while (offset < bytes.byteLength);
+    return this.#belowHighWater();
+  }
+
+  /**
+   * Sends a message encoded once for many recipients (see `prepareMessage`): the same bytes are
+   * written to every connection.
+   */
+  sendPrepared(message: PreparedMessage): boolean {
+    if (!this.#admit(message.byteLength)) return false;
+    for (const chunk of message.chunks) {
+      if (!this.#core.sendEncoded(chunk)) break;
+    }
+    return this.#belowHighWater();
+  }
+
+  /** Sends a ping with up to 125 bytes of payload. */
+  ping(data: Uint8Array | string = EMPTY): boolean {
+    if (this.#state !== ReadyState.OPEN) return false;
+    this.#core.sendPing(typeof data === "string" ? Buffer.from(data) : data);
+    return this.#belowHighWater();
+  }
+
+  /** Sends an unsolicited pong with up to 125 bytes of payload (a unidirectional heartbeat). */
+  pong(data: Uint8Array | string = EMPTY): boolean {
+    if (this.#state !== ReadyState.OPEN) return false;
+    this.#core.sendPong(typeof data === "string" ? Buffer.from(data) : data);
+    return this.#belowHighWater();
+  }
+
+  /**
+   * Starts the closing handshake with `code` (default 1000) and `reason` (at most 123 UTF-8
+   * bytes). The socket is destroyed if the handshake has not finished after `closeTimeoutMs`.
+   * Throws RangeError for a code that may not be sent (1005, 1006, 1015, < 1000, ...).
+   */
+  close(code = 1000, reason = ""): void {
+    if (this.#state === ReadyState.CLOSED || this.#core.closeSent !== undefined) return;
+    this.#core.sendClose(code, reason);
+    this.#state = ReadyState.CLOSING;
+    this.#armCloseTimer();
+    // If the peer's Close frame already arrived, our frame completed the handshake.
+    if (this.#core.state === ReadyState.CLOSED) this.#afterCloseHandshake();
+  }
+
+  /** Destroys the socket at once, without a closing handshake. `close` reports 1006. */
+  terminate(): void {
+    if (this.#state === ReadyState.CLOSED) return;
+    this.#state = ReadyState.CLOSING;
+    this.#core.stopReceiving();
+    this.#socket.destroy();
+  }
+
+  /** Stops delivering incoming messages (from the next received chunk on) until resume(). */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** Delivers what arrived while paused, then resumes reading. */
+  resume(): void {
+    this.#paused = false;
+    if (this.#started) this.#drainQueue();
+  }
+
+  /** Whether incoming data is being held back by pause(). */
+  get isPaused(): boolean {
+    return this.#paused;
+  }
+
+  /**
+   * Begins processing incoming data. Called by the server after `connection` was emitted and by
+   * the client after `connect()` resolved; calling it again does nothing.
+   * @internal
+   */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    if (!this.#paused) this.#drainQueue();
+  }
+
+  // ----- ProtocolHandler -----
+
+  /** @internal Queues bytes; everything written in one tick leaves in one write. */
+  write(chunk: Buffer): void {
+    if (this.#ended) return;
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.byteLength;
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      scheduleFlush(this);
+    }
+  }
+
+  /** @internal */
+  onMessage(data: Buffer, isBinary: boolean): void {
+    this.emit("message", data, isBinary);
+  }
+
+  /** @internal */
+  onPing(data: Buffer): void {
+    if (this.#options.autoPong && this.#state === ReadyState.OPEN) {
+      if (this.#belowHighWater()) this.#core.sendPong(data);
+      else this.#pendingPong = Buffer.from(data); // only the most recent one is answered
+    }
+    this.emit("ping", data);
+  }
+
+  /** @internal */
+  onPong(data: Buffer): void {
+    this.emit("pong", data);
+  }
+
+  /** @internal */
+  onCloseFrame(): void {
+    this.#state = ReadyState.CLOSING;
+    if (this.#core.state === ReadyState.CLOSED) this.#afterCloseHandshake();
+  }
+
+  /** @internal */
+  onProtocolError(error: ProtocolError): void {
+    this.#error ??= error;
+    this.#state = ReadyState.CLOSING;
+    this.#emitError(error);
+    // RFC 6455 §7.1.7: after the Close frame, _Close the WebSocket Connection_.
+    this.#endSocket();
+    this.#armCloseTimer();
+  }
+
+  /**
+   * Writes everything queued this tick in one system call.
+   * @internal Called by the write batcher.
+   */
+  flush(): void {
+    this.#flushScheduled = false;
+    const pending = this.#pending;
+    const count = pending.length;
+    const socket = this.#socket;
+    if (count === 0 || socket.destroyed) return;
+    if (count === 1) {
+      socket.write(pending[0]!);
+    } else if (this.#pendingBytes <= COALESCE_LIMIT_BYTES) {
+      // Small frames are copied into one buffer: one write, one syscall, one callback.
+      socket.write(Buffer.concat(pending, this.#pendingBytes));
+    } else {
+      socket.cork();
+      for (let i = 0; i < count; i++) socket.write(pending[i]!);
+      socket.uncork();
+    }
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (this.#needDrain && socket.writableLength < this.#options.highWaterMarkBytes) {
+      this.#afterDrain();
+    }
+  }
+
+  // ----- internals -----
+
+  /** Applies the backpressure policy before `byteLength` more bytes are queued. */
+  #admit(byteLength: number): boolean {
+    if (this.#state !== ReadyState.OPEN) {
+      if (this.#state === ReadyState.CONNECTING) throw new InvalidStateError("connection is not open yet");
+      return false;
+    }
+    if (this.bufferedAmount + byteLength <= this.#options.maxBufferedBytes) return true;
+    if (this.#options.backpressurePolicy === "drop") {
+      this.droppedMessages++;
+      this.#needDrain = true;
+      return false;
+    }
+    const error = new WyndError(
+      "ERR_BUFFER_OVERFLOW",
+      `more than ${this.#options.maxBufferedBytes} bytes wait to be written to a peer that does not read`,
+    );
+    this.#error ??= error;
+    this.#emitError(error);
+    this.terminate();
+    return false;
+  }
+
+  #belowHighWater(): boolean {
+    if (this.bufferedAmount < this.#options.highWaterMarkBytes) return true;
+    this.#needDrain = true;
+    return false;
+  }
+
+  #afterDrain(): void {
+    if (this.bufferedAmount >= this.#options.highWaterMarkBytes) return;
+    const pong = this.#pendingPong;
+    if (pong !== undefined) {
+      this.#pendingPong = undefined;
+      if (this.#state === ReadyState.OPEN) this.#core.sendPong(pong);
+    }
+    if (this.#needDrain) {
+      this.#needDrain = false;
+      this.emit("drain");
+    }
+  }
+
+  #drainQueue(): void {
+    const queued = this.#queued;
+    while (queued.length > 0 && !this.#paused) {
+      this.#core.receiveData(queued.shift()!);
+    }
+    if (this.#paused) return;
+    if (this.#socketClosed) this.#finish();
+    else this.#socket.resume();
+  }
+
+  /** Both Close frames have been exchanged (RFC 6455 §7.1.4). */
+  #afterCloseHandshake(): void {
+    this.#armCloseTimer();
+    // RFC 6455 §7.1.1: "the server SHOULD close the underlying TCP connection" first; the client
+    // waits for it (and destroys the socket if it never comes, after closeTimeoutMs).
+    if (this.role === "server") this.#endSocket();
+  }
+
+  #endSocket(): void {
+    if (this.#ended) return;
+    if (this.#pending.length > 0) this.flush();
+    this.#ended = true;
+    this.#socket.end();
+  }
+
+  #armCloseTimer(): void {
+    if (this.#closeTimer !== undefined || this.#socketClosed) return;
+    this.#closeTimer = setTimeout(destroySocket, this.#options.closeTimeoutMs, this.#socket);
+    this.#closeTimer.unref();
+  }
+
+  #armHeartbeat(): void {
+    this.#heartbeatTimer = setTimeout(heartbeat, this.#options.heartbeatIntervalMs, this);
+    this.#heartbeatTimer.unref();
+  }
+
+  /** @internal One heartbeat tick: time out a silent peer, else ping it. */
+  heartbeatTick(): void {
+    if (this.#state !== ReadyState.OPEN) return;
+    if (this.#pingOutstanding && !this.#receivedSinceHeartbeat) {
+      const error = new WyndError("ERR_HEARTBEAT_TIMEOUT", "the peer did not answer a heartbeat ping");
+      this.#error ??= error;
+      this.#emitError(error);
+      this.close(1011, "heartbeat timeout");
+      return;
+    }
+    this.#receivedSinceHeartbeat = false;
+    this.#pingOutstanding = true;
+    this.#core.sendPing(EMPTY);
+    this.#heartbeatTimer?.refresh();
+  }
+
+  #emitError(error: Error): void {
+    if (this.listenerCount("error") > 0) this.emit("error", error);
+  }
+
+  /** The socket is closed: report the end exactly once. */
+  #finish(): void {
+    if (this.#state === ReadyState.CLOSED) return;
+    this.#state = ReadyState.CLOSED;
+    this.#core.stopReceiving();
+    this.#queued.length = 0;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
+    if (this.#heartbeatTimer !== undefined) clearTimeout(this.#heartbeatTimer);
+    const received = this.#core.closeReceived;
+    const wasClean = received !== undefined && this.#core.closeSent !== undefined;
+    this.emit("close", received?.code ?? 1006, received?.reason ?? "", wasClean);
+  }
+
+  /** The error that ended the connection, if any (a protocol error, socket error, overflow...). */
+  get error(): Error | undefined {
+    return this.#error;
+  }
+
+  /**
+   * A promise for the end of the connection, resolving with the close code and reason.
+   * Never rejects.
+   */
+  closed(): Promise<{ code: number; reason: string; wasClean: boolean }> {
+    if (this.#state === ReadyState.CLOSED) {
+      const received = this.#core.closeReceived;
+      return Promise.resolve({
+        code: received?.code ?? 1006,
+        reason: received?.reason ?? "",
+        wasClean: received !== undefined && this.#core.closeSent !== undefined,
+      });
+    }
+    return new Promise((resolve) => {
+      this.once("close", (code, reason, wasClean) => resolve({ code, reason, wasClean }));
+    });
+  }
+
+  /** Throws ConnectionClosedError unless the connection is OPEN (for callers that need it). */
+  assertOpen(): void {
+    if (this.#state !== ReadyState.OPEN) {
+      throw new ConnectionClosedError("connection is not open", this.#core.closeReceived?.code);
+    }
+  }
+}
+
+/** Batches above this size are written with writev instead of being copied together. */
+const COALESCE_LIMIT_BYTES = 64 * 1024;
+
+const EMPTY = new Uint8Array(0);
+
+function destroySocket(socket: Socket): void {
+  socket.destroy();
+}
+
+function heartbeat(conn: WebSocketConnection): void {
+  conn.heartbeatTick();
+}
+
+function pickLimits(options: ResolvedConnectionOptions) {
+  return {
+    maxMessageBytes: options.maxMessageBytes,
+    maxFrameBytes: options.maxFrameBytes,
+    maxFragmentsPerMessage: options.maxFragmentsPerMessage,
+  };
+}

@@ -1,0 +1,399 @@
+/**
+ * The WebSocket server: listens on its own `node:net` server (parsing HTTP itself) or takes
+ * upgrades from an existing `node:http`/`node:https` server, runs the opening handshake with its
+ * hooks and limits, and tracks open connections for broadcast and graceful shutdown.
+ *
+ * @module
+ */
+
+import { EventEmitter } from "node:events";
+import type { IncomingMessage, Server as HttpServer } from "node:http";
+import type { Server as HttpsServer } from "node:https";
+import { createServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { HandshakeError } from "../errors.js";
+import {
+  buildAcceptResponse,
+  buildRejectResponse,
+  rejectResponseFor,
+  validateUpgradeRequest,
+  type UpgradeRequest,
+} from "../protocol/handshake.js";
+import { HttpHeaders, HttpRequestParser, type HttpRequestHead } from "../protocol/http-parser.js";
+import { resolveHandshakeLimits, assertPositiveInteger, type HandshakeLimits } from "../protocol/limits.js";
+import { prepareMessage } from "../protocol/prepared-message.js";
+import { ReadyState } from "../protocol/protocol.js";
+import { WebSocketConnection } from "./connection.js";
+import {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  resolveConnectionOptions,
+  type ConnectionOptions,
+  type ResolvedConnectionOptions,
+} from "./options.js";
+
+type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+/** How a pre-upgrade hook answers: accept (`true`/`undefined`), 403 (`false`), or a refusal. */
+export type UpgradeDecision =
+  | boolean
+  | undefined
+  | void
+  | {
+      readonly status: number;
+      readonly headers?: ReadonlyArray<readonly [string, string]>;
+      readonly body?: string;
+    };
+
+/** What the pre-upgrade hook is told about the peer. */
+export interface UpgradeContext {
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+}
+
+/** Options of {@link WebSocketServer}. */
+export interface ServerOptions extends ConnectionOptions, Partial<HandshakeLimits> {
+  /** Accept upgrades only for this path (query ignored); others get 404. Default: any path. */
+  readonly path?: string;
+  /** Time allowed from TCP accept to the end of the request head (and the hook). Default 10 s. */
+  readonly handshakeTimeoutMs?: number;
+  /** Open connections allowed; upgrades past it get 503. Default 100 000. */
+  readonly maxConnections?: number;
+  /**
+   * Chooses a subprotocol among those the client offered (in its order of preference). Return
+   * one of them, or undefined for none. Default: none.
+   */
+  readonly selectProtocol?: (offered: readonly string[], request: UpgradeRequest) => string | undefined;
+  /**
+   * Runs before the 101 response: authentication, an origin allow-list... Return or resolve to
+   * `false` for 403, `{ status, headers?, body? }` for any other refusal, anything else to accept.
+   * A hook that throws refuses with 500.
+   */
+  readonly beforeUpgrade?: (
+    request: UpgradeRequest,
+    context: UpgradeContext,
+  ) => UpgradeDecision | Promise<UpgradeDecision>;
+}
+
+/** The events of a {@link WebSocketServer}. */
+export interface ServerEvents {
+  /** A new open connection. Attach listeners synchronously: data is processed right after. */
+  connection: [connection: WebSocketConnection, request: UpgradeRequest];
+  /** An opening handshake was refused (bad request, hook refusal, limits, timeout). */
+  handshakeError: [error: HandshakeError, context: UpgradeContext];
+  /** A server-level error after listen() resolved. Emitted only when a listener is attached. */
+  error: [error: Error];
+  /** The server has shut down: every connection is closed. */
+  close: [];
+}
+
+/** Options of {@link WebSocketServer.close}. */
+export interface ShutdownOptions {
+  /** Close code sent to every client. Default 1001 (going away). */
+  readonly code?: number;
+  readonly reason?: string;
+  /** After this, connections still open are destroyed. Default: `closeTimeoutMs`. */
+  readonly timeoutMs?: number;
+}
+
+/** A WebSocket server. */
+export class WebSocketServer extends EventEmitter<ServerEvents> {
+  #options: ResolvedConnectionOptions;
+  #limits: HandshakeLimits;
+  #path: string | undefined;
+  #handshakeTimeoutMs: number;
+  #maxConnections: number;
+  #selectProtocol: ServerOptions["selectProtocol"];
+  #beforeUpgrade: ServerOptions["beforeUpgrade"];
+  #connections = new Set<WebSocketConnection>();
+  #handshaking = new Set<Duplex>();
+  #netServer: NetServer | undefined;
+  #attached: Array<{ server: HttpServer | HttpsServer; listener: UpgradeListener }> = [];
+  #closing = false;
+  #closed: Promise<void> | undefined;
+
+  constructor(options: ServerOptions = {}) {
+    super();
+    this.#options = resolveConnectionOptions(options);
+    this.#limits = resolveHandshakeLimits(pickHandshakeLimits(options));
+    this.#path = options.path;
+    this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    this.#maxConnections = options.maxConnections ?? 100_000;
+    assertPositiveInteger("handshakeTimeoutMs", this.#handshakeTimeoutMs);
+    assertPositiveInteger("maxConnections", this.#maxConnections);
+    this.#selectProtocol = options.selectProtocol;
+    this.#beforeUpgrade = options.beforeUpgrade;
+  }
+
+  /** The open connections. */
+  get connections(): ReadonlySet<WebSocketConnection> {
+    return this.#connections;
+  }
+
+  /** The bound address once listen() resolved. */
+  address(): AddressInfo | undefined {
+    const address = this.#netServer?.address();
+    return address !== null && typeof address === "object" ? address : undefined;
+  }
+
+  /**
+   * Listens on `port` (0 picks a free one) and `host` (default: all interfaces, as node:net).
+   * Resolves with the bound address; rejects on listen errors (EADDRINUSE...).
+   */
+  listen(port: number, host?: string): Promise<AddressInfo> {
+    if (this.#netServer !== undefined) return Promise.reject(new Error("already listening"));
+    const server = createServer({ noDelay: true }, (socket) => this.handleSocket(socket));
+    this.#netServer = server;
+    return new Promise((resolve, reject) => {
+      const onError = (error: Error) => {
+        this.#netServer = undefined;
+        reject(error);
+      };
+      server.once("error", onError);
+      server.listen(port, host, () => {
+        server.off("error", onError);
+        server.on("error", (error) => {
+          if (this.listenerCount("error") > 0) this.emit("error", error);
+        });
+        resolve(server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /**
+   * Serves WebSocket upgrades of an existing HTTP(S) server (Express, Fastify, node:http...),
+   * optionally only for `path`. Upgrades for other paths are left to other listeners, or get
+   * 404 when there are none.
+   */
+  attach(server: HttpServer | HttpsServer, options: { readonly path?: string } = {}): this {
+    const path = options.path ?? this.#path;
+    const listener: UpgradeListener = (req, socket, head) => {
+      if (path !== undefined && pathOf(req.url ?? "/") !== path) {
+        if (server.listenerCount("upgrade") === 1) this.#reject(socket, new HandshakeError("ERR_NOT_FOUND", 404, "no WebSocket endpoint at this path"));
+        return;
+      }
+      this.handleUpgrade(req, socket, head);
+    };
+    server.on("upgrade", listener);
+    this.#attached.push({ server, listener });
+    return this;
+  }
+
+  /**
+   * Completes an upgrade that a node:http server parsed (its `upgrade` event arguments).
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const requestHead: HttpRequestHead = {
+      method: req.method ?? "",
+      target: req.url ?? "",
+      versionMajor: req.httpVersionMajor,
+      versionMinor: req.httpVersionMinor,
+      headers: HttpHeaders.fromRaw(req.rawHeaders),
+    };
+    this.#handshaking.add(socket);
+    const timer = setTimeout(() => this.#handshakeTimeout(socket), this.#handshakeTimeoutMs);
+    timer.unref();
+    socket.once("close", () => {
+      clearTimeout(timer);
+      this.#handshaking.delete(socket);
+    });
+    socket.on("error", ignoreHandshakeSocketError);
+    void this.#upgrade(socket as Socket, requestHead, head, timer);
+  }
+
+  /** Runs the whole handshake, HTTP parsing included, on a raw TCP socket. */
+  handleSocket(socket: Socket): void {
+    if (this.#closing) {
+      socket.destroy();
+      return;
+    }
+    const parser = new HttpRequestParser(this.#limits);
+    this.#handshaking.add(socket);
+    const timer = setTimeout(() => this.#handshakeTimeout(socket), this.#handshakeTimeoutMs);
+    timer.unref();
+    const onData = (chunk: Buffer) => {
+      const result = parser.push(chunk);
+      if (result.state === "incomplete") return;
+      socket.off("data", onData);
+      if (result.state === "error") {
+        clearTimeout(timer);
+        this.#reject(socket, result.error);
+        return;
+      }
+      socket.pause();
+      void this.#upgrade(socket, result.head, result.rest, timer);
+    };
+    socket.on("data", onData);
+    socket.on("error", ignoreHandshakeSocketError);
+    socket.once("close", () => {
+      clearTimeout(timer);
+      this.#handshaking.delete(socket);
+    });
+  }
+
+  async #upgrade(socket: Socket, head: HttpRequestHead, rest: Buffer, timer: NodeJS.Timeout): Promise<void> {
+    let request: UpgradeRequest;
+    let protocol = "";
+    try {
+      request = validateUpgradeRequest(head);
+      if (this.#path !== undefined && request.path !== this.#path) {
+        throw new HandshakeError("ERR_NOT_FOUND", 404, "no WebSocket endpoint at this path");
+      }
+      if (this.#closing) throw new HandshakeError("ERR_SHUTTING_DOWN", 503, "server is shutting down");
+      if (this.#connections.size >= this.#maxConnections) {
+        throw new HandshakeError("ERR_TOO_MANY_CONNECTIONS", 503, "too many connections");
+      }
+      if (this.#beforeUpgrade !== undefined) {
+        socket.pause();
+        await this.#runHook(request, socket);
+        if (socket.destroyed) return;
+      }
+      if (request.protocols.length > 0 && this.#selectProtocol !== undefined) {
+        const selected = this.#selectProtocol(request.protocols, request);
+        if (selected !== undefined) {
+          if (!request.protocols.includes(selected)) {
+            throw new HandshakeError("ERR_PROTOCOL_SELECTION", 500, "selectProtocol chose a subprotocol the client did not offer");
+          }
+          protocol = selected;
+        }
+      }
+      if (this.#closing) throw new HandshakeError("ERR_SHUTTING_DOWN", 503, "server is shutting down");
+    } catch (error) {
+      clearTimeout(timer);
+      this.#reject(socket, toHandshakeError(error));
+      return;
+    }
+    clearTimeout(timer);
+    this.#handshaking.delete(socket);
+    socket.off("error", ignoreHandshakeSocketError);
+    socket.write(buildAcceptResponse(request.key, { protocol }));
+    const connection = new WebSocketConnection(socket, {
+      role: "server",
+      protocol,
+      request,
+      head: rest,
+      options: this.#options,
+    });
+    this.#connections.add(connection);
+    connection.once("close", () => this.#connections.delete(connection));
+    this.emit("connection", connection, request);
+    connection.start();
+  }
+
+  async #runHook(request: UpgradeRequest, socket: Socket): Promise<void> {
+    let decision: UpgradeDecision;
+    try {
+      decision = await this.#beforeUpgrade!(request, contextOf(socket));
+    } catch {
+      throw new HandshakeError("ERR_HOOK_FAILED", 500, "the upgrade hook failed");
+    }
+    if (decision === false) throw new HandshakeError("ERR_FORBIDDEN", 403, "forbidden");
+    if (typeof decision === "object" && decision !== null) {
+      throw new HandshakeError("ERR_REFUSED", decision.status, decision.body ?? "refused", decision.headers ?? []);
+    }
+  }
+
+  #handshakeTimeout(socket: Duplex): void {
+    this.#emitHandshakeError(new HandshakeError("ERR_HANDSHAKE_TIMEOUT", 408, "opening handshake timed out"), socket);
+    socket.destroy();
+  }
+
+  #reject(socket: Duplex, error: HandshakeError): void {
+    this.#emitHandshakeError(error, socket);
+    if (socket.destroyed) return;
+    socket.end(error.status === 408 ? buildRejectResponse(408) : rejectResponseFor(error));
+    // Keep reading (and discarding) so unread bytes do not turn our close into a reset that
+    // could destroy the response before the client read it; destroy if the peer lingers.
+    socket.resume();
+    const timer = setTimeout(() => socket.destroy(), this.#options.closeTimeoutMs);
+    timer.unref();
+    socket.once("close", () => clearTimeout(timer));
+  }
+
+  #emitHandshakeError(error: HandshakeError, socket: Duplex): void {
+    if (this.listenerCount("handshakeError") > 0) this.emit("handshakeError", error, contextOf(socket));
+  }
+
+  /**
+   * Sends `data` to every open connection, framed once: text for a string, binary for bytes
+   * unless `isBinary` is false (valid UTF-8 bytes sent as text). `except` is skipped (usually the
+   * sender). Returns how many connections it was queued for.
+   */
+  broadcast(
+    data: string | Uint8Array,
+    options: { readonly isBinary?: boolean; readonly except?: WebSocketConnection } = {},
+  ): number {
+    const except = options.except;
+    const message = prepareMessage(data, options.isBinary ?? typeof data !== "string");
+    let sent = 0;
+    for (const connection of this.#connections) {
+      if (connection === except || connection.readyState !== ReadyState.OPEN) continue;
+      connection.sendPrepared(message);
+      sent++;
+    }
+    return sent;
+  }
+
+  /**
+   * Graceful shutdown: stops accepting, sends a Close frame (1001 by default) to every client,
+   * waits for them up to `timeoutMs`, destroys the rest, then emits `close`.
+   */
+  close(options: ShutdownOptions = {}): Promise<void> {
+    if (this.#closed !== undefined) return this.#closed;
+    this.#closing = true;
+    const code = options.code ?? 1001;
+    const reason = options.reason ?? "";
+    const timeoutMs = options.timeoutMs ?? this.#options.closeTimeoutMs;
+    for (const { server, listener } of this.#attached) server.off("upgrade", listener);
+    this.#attached = [];
+    for (const socket of this.#handshaking) socket.destroy();
+    this.#handshaking.clear();
+    const listening = new Promise<void>((resolve) => {
+      if (this.#netServer === undefined) resolve();
+      else this.#netServer.close(() => resolve());
+    });
+    const connections = [...this.#connections];
+    const allClosed = Promise.all(connections.map((connection) => connection.closed()));
+    for (const connection of connections) connection.close(code, reason);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        for (const connection of this.#connections) connection.terminate();
+        resolve();
+      }, timeoutMs);
+    });
+    this.#closed = Promise.race([allClosed, deadline])
+      .then(async () => {
+        clearTimeout(timer);
+        await Promise.all([allClosed, listening]);
+        this.emit("close");
+      });
+    return this.#closed;
+  }
+}
+
+function ignoreHandshakeSocketError(): void {
+  // A peer that resets during the handshake is not the server's problem; 'close' cleans up.
+}
+
+function contextOf(socket: Duplex): UpgradeContext {
+  const s = socket as Partial<Socket>;
+  return { remoteAddress: s.remoteAddress, remotePort: s.remotePort };
+}
+
+function toHandshakeError(error: unknown): HandshakeError {
+  if (error instanceof HandshakeError) return error;
+  return new HandshakeError("ERR_INTERNAL", 500, "internal error during the opening handshake");
+}
+
+function pathOf(target: string): string {
+  const q = target.indexOf("?");
+  return q === -1 ? target : target.slice(0, q);
+}
+
+function pickHandshakeLimits(options: ServerOptions): Partial<HandshakeLimits> {
+  const limits: { -readonly [K in keyof HandshakeLimits]?: number } = {};
+  if (options.maxHeaderBytes !== undefined) limits.maxHeaderBytes = options.maxHeaderBytes;
+  if (options.maxHeaderCount !== undefined) limits.maxHeaderCount = options.maxHeaderCount;
+  if (options.maxRequestLineBytes !== undefined) limits.maxRequestLineBytes = options.maxRequestLineBytes;
+  return limits;
+}
