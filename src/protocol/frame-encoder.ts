@@ -28,9 +28,6 @@ export const COPY_THRESHOLD_BYTES = 16 * 1024;
 /** The payload of a close frame without a status code. */
 const EMPTY = new Uint8Array(0);
 
-/** Largest payload length a JavaScript number represents exactly (RFC allows up to 2^63-1). */
-const MAX_PAYLOAD_BYTES = Number.MAX_SAFE_INTEGER;
-
 /** Size of the header for a payload of `length` bytes, mask key excluded (RFC 6455 §5.2). */
 function headerSize(length: number): number {
   if (length < 126) return 2;
@@ -43,18 +40,21 @@ function headerSize(length: number): number {
  * control frame, or a control payload over 125 bytes. These are caller bugs, not peer input.
  */
 function assertFrame(opcode: number, length: number, fin: boolean): void {
+  // RFC 6455 §5.2: 0x3-0x7 and 0xB-0xF are reserved.
+  const reserved = opcode > Opcode.BINARY && opcode < Opcode.CLOSE;
+  if (!Number.isInteger(opcode) || opcode < 0 || opcode > Opcode.PONG || reserved) {
+    throw new RangeError(`invalid opcode ${opcode}`);
+  }
   if (opcode >= Opcode.CLOSE) {
-    if (opcode > Opcode.PONG) throw new RangeError(`invalid opcode ${opcode}`);
     // RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or less and
     // MUST NOT be fragmented."
     if (!fin) throw new RangeError("control frames must not be fragmented");
     if (length > MAX_CONTROL_PAYLOAD_BYTES) {
       throw new RangeError(`control frame payload of ${length} bytes exceeds 125`);
     }
-  } else if (opcode > Opcode.BINARY || opcode < 0 || !Number.isInteger(opcode)) {
-    throw new RangeError(`invalid opcode ${opcode}`);
   }
-  if (!Number.isSafeInteger(length) || length < 0 || length > MAX_PAYLOAD_BYTES) {
+  // The 64-bit form allows up to 2^63-1; a JavaScript number is exact up to 2^53-1.
+  if (!Number.isSafeInteger(length) || length < 0) {
     throw new RangeError(`invalid payload length ${length}`);
   }
 }
@@ -189,7 +189,11 @@ export function encodeFrameHeader(
  * @throws RangeError if `code` may not be sent (see `isValidWireCloseCode`), if a reason is given
  *   without a code, or if the reason exceeds 123 UTF-8 bytes.
  */
-export function encodeCloseFrame(code: number | undefined, reason: string, masked: boolean): Buffer {
+export function encodeCloseFrame(
+  code: number | undefined,
+  reason: string,
+  masked: boolean,
+): Buffer {
   if (code === undefined) {
     // RFC 6455 §5.5.1: "If there is a body, the first two bytes of the body MUST be a 2-byte
     // unsigned integer"; a reason cannot travel without a code.

@@ -1,8 +1,8 @@
 /**
  * Streaming frame parser (RFC 6455 §5): bytes in, validated messages and control frames out.
  *
- * An integer state machine (header → extended length → masking key → payload), one small method
- * per state, running over every frame of a chunk in one pass. Header fields are read byte by
+ * An integer state machine (header → extended length → masking key → payload), one small
+ * method per state, running over every frame of a chunk in one pass. Header fields are read byte by
  * byte, so a header split across chunks costs no copy. A payload lying inside one chunk is
  * delivered as a view of that chunk, unmasked in place; only a payload spanning chunks is copied,
  * once, when its last byte has arrived (nothing is allocated from a declared length). Fragments
@@ -54,6 +54,7 @@ export const FrameErrorCode = {
 } as const;
 /** One of the {@link FrameErrorCode} strings. */
 export type FrameErrorCode = (typeof FrameErrorCode)[keyof typeof FrameErrorCode];
+const E = FrameErrorCode;
 
 /** Receives what the parser finds, synchronously and in wire order. */
 export interface FrameParserHandler {
@@ -68,9 +69,9 @@ export interface FrameParserHandler {
   /** A pong. */
   onPong(data: Buffer): void;
   /**
-   * A valid close frame: code 1005 and "" when its payload was empty. The parser has stopped:
-   * RFC 6455 §5.5.1, after a close frame "the endpoint MUST NOT send any more data frames", so
-   * anything that follows it is discarded.
+   * A valid close frame: code 1005 and "" when its payload was empty. The parser has stopped and
+   * discards anything that follows (RFC 6455 §5.5.1: "The application MUST NOT send any more
+   * data frames after sending a Close frame").
    */
   onClose(code: number, reason: string): void;
   /** The first protocol violation; the parser has stopped and discards all further input. */
@@ -90,6 +91,10 @@ const LENGTH_64 = 2;
 const MASK_KEY = 3;
 const PAYLOAD = 4;
 const STOPPED = 5;
+
+const PROTOCOL_ERROR = CloseCode.PROTOCOL_ERROR; // 1002
+const INVALID_PAYLOAD = CloseCode.INVALID_PAYLOAD; // 1007
+const TOO_BIG = CloseCode.MESSAGE_TOO_BIG; // 1009
 
 /** First capacity of the buffer assembling a fragmented message; it doubles from there. */
 const MIN_MESSAGE_CAPACITY_BYTES = 1024;
@@ -223,44 +228,18 @@ export class FrameParser {
     // for non-zero values. If a nonzero value is received and none of the negotiated extensions
     // defines the meaning of such a nonzero value, the receiving endpoint MUST _Fail the
     // WebSocket Connection_." No extension is negotiated.
-    if ((b0 & 0x70) !== 0) return this.#fail(FrameErrorCode.RESERVED_BITS, 1002, "RSV bit set");
+    if ((b0 & 0x70) !== 0) return this.#fail(E.RESERVED_BITS, PROTOCOL_ERROR, "RSV bit set");
     const fin = (b0 & 0x80) !== 0;
     const opcode = b0 & 0x0f;
     const length7 = b1 & 0x7f;
-    if (opcode >= Opcode.CLOSE) {
-      // RFC 6455 §5.2: opcodes 0xB-0xF "are reserved for further control frames"; "If an
-      // unknown opcode is received, the receiving endpoint MUST _Fail the WebSocket Connection_."
-      if (opcode > Opcode.PONG) return this.#fail(FrameErrorCode.INVALID_OPCODE, 1002, `opcode ${opcode}`);
-      // RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or less and
-      // MUST NOT be fragmented." (126 and 127 announce an extended length, hence > 125.)
-      if (!fin) return this.#fail(FrameErrorCode.FRAGMENTED_CONTROL_FRAME, 1002, "fragmented control frame");
-      if (length7 > MAX_CONTROL_PAYLOAD_BYTES) {
-        return this.#fail(FrameErrorCode.CONTROL_FRAME_TOO_LONG, 1002, "control frame over 125 bytes");
-      }
-    } else if (opcode === Opcode.CONTINUATION) {
-      // RFC 6455 §5.4: a fragmented message is a first frame with FIN clear, "followed by zero or
-      // more frames with FIN clear and the opcode set to 0, and terminated by a single frame with
-      // FIN set and an opcode of 0"; a continuation frame outside such a message is invalid.
-      if (this.#messageOpcode === 0) {
-        return this.#fail(FrameErrorCode.UNEXPECTED_CONTINUATION, 1002, "continuation with no message open");
-      }
-    } else if (opcode <= Opcode.BINARY) {
-      // RFC 6455 §5.4: "the fragments of one message MUST NOT be interleaved between the
-      // fragments of another message unless an extension has been negotiated" for it.
-      if (this.#messageOpcode !== 0) {
-        return this.#fail(FrameErrorCode.EXPECTED_CONTINUATION, 1002, "new message inside a fragmented one");
-      }
-    } else {
-      // RFC 6455 §5.2: opcodes 0x3-0x7 "are reserved for further non-control frames".
-      return this.#fail(FrameErrorCode.INVALID_OPCODE, 1002, `opcode ${opcode}`);
-    }
+    if (!this.#acceptOpcode(opcode, fin, length7)) return false;
     const masked = (b1 & 0x80) !== 0;
     if (masked !== this.#server) {
       // RFC 6455 §5.1: "The server MUST close the connection upon receiving a frame that is not
       // masked" and "A client MUST close a connection if it detects a masked frame."
       return this.#server
-        ? this.#fail(FrameErrorCode.UNMASKED_FRAME, 1002, "unmasked frame from a client")
-        : this.#fail(FrameErrorCode.MASKED_FRAME, 1002, "masked frame from a server");
+        ? this.#fail(E.UNMASKED_FRAME, PROTOCOL_ERROR, "unmasked frame from a client")
+        : this.#fail(E.MASKED_FRAME, PROTOCOL_ERROR, "masked frame from a server");
     }
     this.#fin = fin;
     this.#opcode = opcode;
@@ -276,6 +255,44 @@ export class FrameParser {
     return this.#haveLength(length7);
   }
 
+  /** Checks the opcode against FIN, the 7-bit length and the open message; false on failure. */
+  #acceptOpcode(opcode: number, fin: boolean, length7: number): boolean {
+    if (opcode >= Opcode.CLOSE) {
+      // RFC 6455 §5.2: opcodes 0xB-0xF "are reserved for further control frames"; "If an
+      // unknown opcode is received, the receiving endpoint MUST _Fail the WebSocket Connection_."
+      if (opcode > Opcode.PONG) {
+        return this.#fail(E.INVALID_OPCODE, PROTOCOL_ERROR, `opcode ${opcode}`);
+      }
+      // RFC 6455 §5.5: "All control frames MUST have a payload length of 125 bytes or less and
+      // MUST NOT be fragmented." (126 and 127 announce an extended length, hence > 125.)
+      if (!fin) {
+        return this.#fail(E.FRAGMENTED_CONTROL_FRAME, PROTOCOL_ERROR, "fragmented control frame");
+      }
+      if (length7 > MAX_CONTROL_PAYLOAD_BYTES) {
+        return this.#fail(E.CONTROL_FRAME_TOO_LONG, PROTOCOL_ERROR, "control frame over 125 bytes");
+      }
+    } else if (opcode === Opcode.CONTINUATION) {
+      // RFC 6455 §5.4: "A fragmented message consists of a single frame with the FIN bit clear
+      // and an opcode other than 0, followed by zero or more frames with the FIN bit clear and
+      // the opcode set to 0, and terminated by a single frame with the FIN bit set and an opcode
+      // of 0." A continuation frame outside such a message is invalid.
+      if (this.#messageOpcode === 0) {
+        return this.#fail(E.UNEXPECTED_CONTINUATION, PROTOCOL_ERROR, "no message to continue");
+      }
+    } else if (opcode <= Opcode.BINARY) {
+      // RFC 6455 §5.4: "The fragments of one message MUST NOT be interleaved between the
+      // fragments of another message unless an extension has been negotiated that can interpret
+      // the interleaving."
+      if (this.#messageOpcode !== 0) {
+        return this.#fail(E.EXPECTED_CONTINUATION, PROTOCOL_ERROR, "new message inside another");
+      }
+    } else {
+      // RFC 6455 §5.2: opcodes 0x3-0x7 "are reserved for further non-control frames".
+      return this.#fail(E.INVALID_OPCODE, PROTOCOL_ERROR, `opcode ${opcode}`);
+    }
+    return true;
+  }
+
   #readLength16(): boolean {
     if (this.#buffered < 2) return false;
     return this.#haveLength((this.#readByte() << 8) | this.#readByte());
@@ -287,7 +304,7 @@ export class FrameParser {
     const low = this.#readUint32();
     // RFC 6455 §5.2: in the 64-bit form "the most significant bit MUST be 0".
     if (high >= 0x80000000) {
-      return this.#fail(FrameErrorCode.INVALID_FRAME_LENGTH, 1002, "64-bit length with top bit set");
+      return this.#fail(E.INVALID_FRAME_LENGTH, PROTOCOL_ERROR, "64-bit length with top bit set");
     }
     // Not exact above 2^53, but then it exceeds every limit anyway, which is all that matters.
     // Non-minimal length encodings are accepted: RFC 6455 §5.2 puts the "minimal number of
@@ -303,15 +320,15 @@ export class FrameParser {
       // message size after reassembly from multiple frames"; 1009 is the code for "a message
       // that is too big for it to process" (§7.4.1).
       if (length > this.#maxFrameBytes) {
-        return this.#fail(FrameErrorCode.FRAME_TOO_BIG, CloseCode.MESSAGE_TOO_BIG, `frame of ${length} bytes over the limit`);
+        return this.#fail(E.FRAME_TOO_BIG, TOO_BIG, `frame of ${length} bytes over the limit`);
       }
       const total = opcode === Opcode.CONTINUATION ? this.#messageBytes + length : length;
       if (total > this.#maxMessageBytes) {
-        return this.#fail(FrameErrorCode.MESSAGE_TOO_BIG, CloseCode.MESSAGE_TOO_BIG, `message of ${total} bytes over the limit`);
+        return this.#fail(E.MESSAGE_TOO_BIG, TOO_BIG, `message of ${total} bytes over the limit`);
       }
       if (opcode === Opcode.CONTINUATION) {
         if (this.#fragments >= this.#maxFragments) {
-          return this.#fail(FrameErrorCode.TOO_MANY_FRAGMENTS, CloseCode.MESSAGE_TOO_BIG, "too many fragments");
+          return this.#fail(E.TOO_MANY_FRAGMENTS, TOO_BIG, "too many fragments");
         }
         this.#fragments++;
         this.#messageBytes = total;
@@ -351,7 +368,9 @@ export class FrameParser {
         // RFC 6455 §8.1: an endpoint that finds a text payload is not valid UTF-8 "MUST _Fail
         // the WebSocket Connection_"; §7.4.1: 1007 is for "data within a message that was not
         // consistent with the type of the message".
-        if (!isValidUtf8(data)) return this.#fail(FrameErrorCode.INVALID_UTF8, 1007, "invalid UTF-8 in a text message");
+        if (!isValidUtf8(data)) {
+          return this.#fail(E.INVALID_UTF8, INVALID_PAYLOAD, "invalid UTF-8 in a text message");
+        }
         this.#handler.onMessage(data, false);
         return true;
       case Opcode.BINARY:
@@ -377,8 +396,11 @@ export class FrameParser {
     if (chunk !== undefined && this.#offset + length <= chunk.length) {
       // The whole fragment is in one chunk: copy (and unmask) it in one pass.
       const from = this.#offset;
-      if (this.#masked) maskInto(chunk.subarray(from, from + length), message, start, this.#maskKey, 0);
-      else chunk.copy(message, start, from, from + length);
+      if (this.#masked) {
+        maskInto(chunk.subarray(from, from + length), message, start, this.#maskKey, 0);
+      } else {
+        chunk.copy(message, start, from, from + length);
+      }
       this.#skip(chunk, length);
     } else if (length > 0) {
       this.#copyTo(message, start, length);
@@ -391,7 +413,7 @@ export class FrameParser {
       // end of the message.
       const validator = this.#utf8 ?? (this.#utf8 = new Utf8Validator());
       if (!validator.push(message.subarray(start, end)) || (this.#fin && !validator.end())) {
-        return this.#fail(FrameErrorCode.INVALID_UTF8, 1007, "invalid UTF-8 in a text message");
+        return this.#fail(E.INVALID_UTF8, INVALID_PAYLOAD, "invalid UTF-8 in a text message");
       }
     }
     if (!this.#fin) return true;
@@ -417,15 +439,19 @@ export class FrameParser {
     }
     // RFC 6455 §5.5.1: "If there is a body, the first two bytes of the body MUST be a 2-byte
     // unsigned integer (in network byte order) representing a status code".
-    if (length === 1) return this.#fail(FrameErrorCode.INVALID_CLOSE_PAYLOAD, 1002, "close payload of 1 byte");
+    if (length === 1) {
+      return this.#fail(E.INVALID_CLOSE_PAYLOAD, PROTOCOL_ERROR, "close payload of 1 byte");
+    }
     const code = data.readUInt16BE(0);
     // RFC 6455 §7.4.1: 1005, 1006 and 1015 "MUST NOT be set as a status code in a Close control
     // frame by an endpoint"; §7.4.2: other codes outside the ranges are not defined.
-    if (!isValidWireCloseCode(code)) return this.#fail(FrameErrorCode.INVALID_CLOSE_CODE, 1002, `close code ${code}`);
-    // RFC 6455 §5.5.1: the body after the code "MAY contain UTF-8-encoded data"; it is "not
-    // guaranteed to be human readable" but it must be UTF-8 (§8.1 applies).
+    if (!isValidWireCloseCode(code)) {
+      return this.#fail(E.INVALID_CLOSE_CODE, PROTOCOL_ERROR, `close code ${code}`);
+    }
+    // RFC 6455 §5.5.1: "Following the 2-byte integer, the body MAY contain UTF-8-encoded data";
+    // data that is not UTF-8 fails the connection with 1007 as in a text message (§8.1).
     if (length > 2 && !isValidUtf8(data.subarray(2))) {
-      return this.#fail(FrameErrorCode.INVALID_UTF8, 1007, "invalid UTF-8 in a close reason");
+      return this.#fail(E.INVALID_UTF8, INVALID_PAYLOAD, "invalid UTF-8 in a close reason");
     }
     this.stop();
     this.#handler.onClose(code, length === 2 ? "" : data.toString("utf8", 2));
@@ -460,9 +486,8 @@ export class FrameParser {
 
   /** Reads a big-endian unsigned 32-bit integer, byte by byte. */
   #readUint32(): number {
-    return (
-      this.#readByte() * 0x1000000 + ((this.#readByte() << 16) | (this.#readByte() << 8) | this.#readByte())
-    );
+    const high = this.#readByte() * 0x1000000; // not << 24: that would go negative
+    return high + ((this.#readByte() << 16) | (this.#readByte() << 8) | this.#readByte());
   }
 
   /** Consumes `count` bytes that all lie in `chunk`, the first pending chunk. */

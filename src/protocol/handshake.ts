@@ -183,7 +183,7 @@ function isValidHost(host: string): boolean {
   for (let i = 0; i < host.length; i++) {
     const c = host.charCodeAt(i);
     const alnum = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
-    if (!alnum && !"-._~%!$&'()*+,;=:[]".includes(host[i] ?? "")) return false;
+    if (!alnum && !"-._~%!$&'()*+,;=:[]".includes(host.charAt(i))) return false;
   }
   return true;
 }

@@ -215,25 +215,23 @@ function fault(code: string, status: number, message: string): Fault {
   return { code, status, message };
 }
 
-/** What a start-line parser returns when the line is valid. */
-type StartLineParser<S> = (line: string) => S | Fault;
-
-/** The final result of a complete head, before the typed head is built. */
-interface RawHead<S> {
-  readonly start: S;
-  readonly headers: HttpHeaders;
-  readonly rest: Buffer;
+/** How one kind of head is read: its start line, then the typed head. */
+interface HeadKind<S, T> {
+  /** Parses the request or status line. */
+  readonly parseStart: (line: string) => S | Fault;
+  /** Builds the typed head once the blank line arrived. */
+  readonly build: (start: S, headers: HttpHeaders) => T;
+  /** Request parsers keep each fault's status; response parsers report status 0. */
+  readonly isResponse: boolean;
 }
 
 /**
  * The shared incremental machinery of both parsers: finds lines, enforces limits, parses header
  * lines, and delegates the start line.
  */
-class HeadScanner<S extends object> {
+class HeadScanner<S extends object, T> {
   readonly #limits: HandshakeLimits;
-  readonly #parseStart: StartLineParser<S>;
-  /** Request parsers keep each fault's status; response parsers report status 0. */
-  readonly #isResponse: boolean;
+  readonly #kind: HeadKind<S, T>;
   /** The head bytes received so far (stream offsets 0..#length), once a push was incomplete. */
   #buffer: Buffer | undefined;
   #length = 0;
@@ -245,13 +243,12 @@ class HeadScanner<S extends object> {
   #entries: Array<readonly [string, string]> = [];
   #final: ErrorResult | undefined;
 
-  constructor(limits: Partial<HandshakeLimits>, parseStart: StartLineParser<S>, isResponse: boolean) {
+  constructor(limits: Partial<HandshakeLimits>, kind: HeadKind<S, T>) {
     this.#limits = resolveHandshakeLimits(limits);
-    this.#parseStart = parseStart;
-    this.#isResponse = isResponse;
+    this.#kind = kind;
   }
 
-  push(chunk: Buffer): RawHead<S> | typeof INCOMPLETE | ErrorResult {
+  push(chunk: Buffer): HeadParseResult<T> {
     if (this.#final !== undefined) return this.#final;
     // Never hold more than maxHeaderBytes + 1 bytes: one byte over the limit is enough to know.
     const cap = this.#limits.maxHeaderBytes + 1;
@@ -273,23 +270,20 @@ class HeadScanner<S extends object> {
       return INCOMPLETE;
     }
     this.#buffer = undefined;
+    const { isResponse } = this.#kind;
     if ("code" in outcome) {
-      const status = this.#isResponse ? 0 : outcome.status;
+      const status = isResponse ? 0 : outcome.status;
       this.#final = { state: "error", error: new HandshakeError(outcome.code, status, outcome.message) };
       return this.#final;
     }
+    const message = "the head was already parsed: later bytes belong to the WebSocket connection";
     this.#final = {
       state: "error",
-      error: new HandshakeError(
-        "ERR_PARSER_FINISHED",
-        this.#isResponse ? 0 : 500,
-        "the head was already parsed: later bytes belong to the WebSocket connection",
-      ),
+      error: new HandshakeError("ERR_PARSER_FINISHED", isResponse ? 0 : 500, message),
     };
-    const start = this.#start as S;
-    const headers = new HttpHeaders(this.#entries);
+    const head = this.#kind.build(this.#start as S, new HttpHeaders(this.#entries));
     this.#entries = [];
-    return { start, headers, rest: chunk.subarray(outcome.end - chunkOffset) };
+    return { state: "complete", head, rest: chunk.subarray(outcome.end - chunkOffset) };
   }
 
   /** Copies up to `cap - #length` bytes of `bytes` into the accumulation buffer. */
@@ -323,7 +317,7 @@ class HeadScanner<S extends object> {
       this.#lineStart = pos;
       // The same test runs on partial lines below, so the outcome never depends on chunking.
       if (this.#start === undefined && lf - lineStart - 1 > maxRequestLineBytes) {
-        return tooLong(this.#isResponse);
+        return tooLong(this.#kind.isResponse);
       }
       // RFC 9112 §2.2: lines end with CRLF. A bare LF is accepted by some parsers; we do not,
       // as the lenient reading is a classic request-smuggling vector.
@@ -336,7 +330,7 @@ class HeadScanner<S extends object> {
         // RFC 9112 §2.2: a server SHOULD ignore at least one empty line received before the
         // request-line.
         if (lineEnd === lineStart) continue;
-        const start = this.#parseStart(view.toString("latin1", lineStart, lineEnd));
+        const start = this.#kind.parseStart(view.toString("latin1", lineStart, lineEnd));
         if ("code" in start) return start;
         this.#start = start;
       } else if (lineEnd === lineStart) {
@@ -352,7 +346,7 @@ class HeadScanner<S extends object> {
     }
     this.#scanned = view.length;
     if (this.#start === undefined && view.length - this.#lineStart - 1 > maxRequestLineBytes) {
-      return tooLong(this.#isResponse);
+      return tooLong(this.#kind.isResponse);
     }
     if (view.length > maxHeaderBytes) return tooLarge();
     return INCOMPLETE;
@@ -468,6 +462,20 @@ function parseStatusLine(line: string): StatusLine | Fault {
   return { status, statusText: line.slice(13), version };
 }
 
+const REQUEST: HeadKind<RequestLine, HttpRequestHead> = {
+  parseStart: parseRequestLine,
+  build: ({ method, target, version }, headers) =>
+    ({ method, target, versionMajor: version[0], versionMinor: version[1], headers }),
+  isResponse: false,
+};
+
+const RESPONSE: HeadKind<StatusLine, HttpResponseHead> = {
+  parseStart: parseStatusLine,
+  build: ({ status, statusText, version }, headers) =>
+    ({ status, statusText, versionMajor: version[0], versionMinor: version[1], headers }),
+  isResponse: true,
+};
+
 /**
  * Incremental parser for a request head (server side). Feed it every chunk with
  * {@link HttpRequestParser.push} until the result is not `incomplete`.
@@ -478,26 +486,16 @@ function parseStatusLine(line: string): StatusLine | Fault {
  * later bytes belong to the frame parser.
  */
 export class HttpRequestParser {
-  readonly #scanner: HeadScanner<RequestLine>;
+  readonly #scanner: HeadScanner<RequestLine, HttpRequestHead>;
 
   /** Limits default to {@link resolveHandshakeLimits}; throws a RangeError for invalid ones. */
   constructor(limits: Partial<HandshakeLimits> = {}) {
-    this.#scanner = new HeadScanner(limits, parseRequestLine, false);
+    this.#scanner = new HeadScanner(limits, REQUEST);
   }
 
   /** Feeds the next bytes; never throws on any input. */
   push(chunk: Buffer): HeadParseResult<HttpRequestHead> {
-    const out = this.#scanner.push(chunk);
-    if (!("start" in out)) return out;
-    const { method, target, version } = out.start;
-    const head: HttpRequestHead = {
-      method,
-      target,
-      versionMajor: version[0],
-      versionMinor: version[1],
-      headers: out.headers,
-    };
-    return { state: "complete", head, rest: out.rest };
+    return this.#scanner.push(chunk);
   }
 }
 
@@ -508,25 +506,15 @@ export class HttpRequestParser {
  * `maxRequestLineBytes` bounds the status line.
  */
 export class HttpResponseParser {
-  readonly #scanner: HeadScanner<StatusLine>;
+  readonly #scanner: HeadScanner<StatusLine, HttpResponseHead>;
 
   /** Limits default to {@link resolveHandshakeLimits}; throws a RangeError for invalid ones. */
   constructor(limits: Partial<HandshakeLimits> = {}) {
-    this.#scanner = new HeadScanner(limits, parseStatusLine, true);
+    this.#scanner = new HeadScanner(limits, RESPONSE);
   }
 
   /** Feeds the next bytes; never throws on any input. */
   push(chunk: Buffer): HeadParseResult<HttpResponseHead> {
-    const out = this.#scanner.push(chunk);
-    if (!("start" in out)) return out;
-    const { status, statusText, version } = out.start;
-    const head: HttpResponseHead = {
-      status,
-      statusText,
-      versionMajor: version[0],
-      versionMinor: version[1],
-      headers: out.headers,
-    };
-    return { state: "complete", head, rest: out.rest };
+    return this.#scanner.push(chunk);
   }
 }

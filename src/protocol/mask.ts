@@ -2,23 +2,25 @@
  * Frame masking (RFC 6455 §5.3): XOR of the payload with a 4-byte key, and a pool of
  * cryptographically random keys.
  *
- * Performance (Node 20, x64, throwaway timing of byte loop vs. word loop, best of 5 runs, on a
- * misaligned view as a socket chunk gives it):
+ * Performance (Node 20, x64; throwaway timings, best of 5-7 runs, on a misaligned view as a
+ * socket chunk gives it). Candidates for the in-place XOR:
  *
- * | bytes | byte loop (unrolled by 4) | Uint32Array word loop | DataView word loop |
- * | ----: | ------------------------: | --------------------: | -----------------: |
- * |    16 |                     13 ns |                 82 ns |              97 ns |
- * |   125 |                     84 ns |                 88 ns |             130 ns |
- * |   256 |                    168 ns |                115 ns |             163 ns |
- * |    1K |                    728 ns |                245 ns |             380 ns |
- * |   64K |                     42 µs |                 10 µs |              17 µs |
- * |    1M |                    663 µs |                164 µs |             266 µs |
+ * | bytes | naive `i & 3` loop | byte loop unrolled by 4 | Uint32Array word loop | DataView loop |
+ * | ----: | -----------------: | ----------------------: | --------------------: | ------------: |
+ * |    16 |              18 ns |                   13 ns |                 82 ns |         97 ns |
+ * |   125 |             230 ns |                   84 ns |                 88 ns |        130 ns |
+ * |   256 |             441 ns |                  168 ns |                115 ns |        163 ns |
+ * |    1K |             1.7 µs |                  728 ns |                245 ns |        380 ns |
+ * |   64K |             110 µs |                   42 µs |                 10 µs |         17 µs |
+ * |    1M |            1.76 ms |                  663 µs |                164 µs |        266 µs |
  *
- * Creating the `Uint32Array` view costs about 60-70 ns, so short payloads (every control frame,
- * most chat messages) take the byte loop and longer ones the word loop over the 4-byte-aligned
- * middle. For {@link maskInto}, `target.set(source)` (a memcpy) followed by the in-place word
- * loop beats a copying byte loop from about 96 bytes (125 B: 109 vs 153 ns; 1 KiB: 264 vs
- * 1222 ns; 64 KiB: 12 vs 77 µs), and it does not care how the source is aligned.
+ * Creating the `Uint32Array` view costs 60-70 ns, so the two cross at about 128 bytes (measured
+ * through this module with the threshold at 64 vs 160: 125 B 98 vs 100 ns, 96 B 101 vs 78 ns,
+ * 159 B 108 vs 122 ns). Short payloads (every control frame, most chat messages) take the byte
+ * loop, longer ones the word loop over the 4-byte-aligned middle. For {@link maskInto},
+ * `target.set(source)` (a memcpy) then the in-place XOR beats a copying byte loop from about
+ * 96 bytes (125 B: 109 vs 153 ns; 1 KiB: 264 vs 1222 ns; 64 KiB: 12 vs 77 µs), and the source's
+ * alignment does not matter.
  *
  * @module
  */
@@ -26,7 +28,7 @@
 import { randomFillSync } from "node:crypto";
 
 /** Below this many bytes {@link unmaskInPlace} uses the byte loop (see the table above). */
-const UNMASK_WORD_LOOP_MIN_BYTES = 160;
+const UNMASK_WORD_LOOP_MIN_BYTES = 128;
 
 /** Below this many bytes {@link maskInto} uses a copying byte loop (see the table above). */
 const MASK_INTO_WORD_LOOP_MIN_BYTES = 96;
@@ -156,8 +158,9 @@ let keyPoolOffset = MASK_KEY_POOL_BYTES;
 /** Index in {@link keyPool} of 4 fresh random bytes, refilling the pool when it is used up. */
 function takeKeyOffset(): number {
   if (keyPoolOffset === MASK_KEY_POOL_BYTES) {
-    // RFC 6455 §5.3: the masking key MUST be derived from a strong source of entropy; the
-    // unpredictability is what keeps a hostile script from choosing the bytes on the wire.
+    // RFC 6455 §5.3: "the masking key MUST be derived from a strong source of entropy, and the
+    // masking key for a given frame MUST NOT make it simple for a server/proxy to predict the
+    // masking key for a subsequent frame" (a script must not choose the bytes on the wire).
     randomFillSync(keyPool);
     keyPoolOffset = 0;
   }
@@ -176,8 +179,8 @@ export interface MaskKey {
 
 /**
  * Draws a fresh, cryptographically random masking key from a pooled buffer filled with
- * `crypto.randomFillSync` (RFC 6455 §5.3: "The masking key MUST be unpredictable"). The bytes
- * are valid only until the pool is refilled, 2048 keys later: use them at once.
+ * `crypto.randomFillSync` (RFC 6455 §5.3: "The masking key needs to be unpredictable"). The
+ * bytes are valid only until the pool is refilled, 2048 keys later: use them at once.
  */
 export function nextMaskKey(): MaskKey {
   const offset = takeKeyOffset();

@@ -40,7 +40,7 @@ export function isValidUtf8(data: Uint8Array): boolean {
 export class Utf8Validator {
   /** Continuation bytes still expected by the sequence cut at the end of the last chunk. */
   #needed = 0;
-  /** Allowed range of the next continuation byte (RFC 3629 §4 table; narrower after E0/ED/F0/F4). */
+  /** Range of the next continuation byte (RFC 3629 §4 table: narrower after E0, ED, F0, F4). */
   #low = 0x80;
   #high = 0xbf;
   /** Set once invalid input has been seen; sticky until {@link Utf8Validator.reset}. */
@@ -74,9 +74,8 @@ export class Utf8Validator {
       break;
     }
     // 3. The complete middle, at simdutf speed.
-    if (end > start && !isUtf8(start === 0 && end === length ? chunk : chunk.subarray(start, end))) {
-      return this.#fail();
-    }
+    const middle = start === 0 && end === length ? chunk : chunk.subarray(start, end);
+    if (end > start && !isUtf8(middle)) return this.#fail();
     // 4. The cut tail (at most 3 bytes) through the byte-wise check, so that e.g. ED A0 (a
     //    surrogate) or F4 90 (> U+10FFFF) fails now rather than when the message ends.
     if (end < length) {

@@ -490,10 +490,12 @@ describe("HttpRequestParser on hostile input", () => {
     const configs: ReadonlyArray<Partial<HandshakeLimits>> = [
       {},
       { maxHeaderBytes: 521, maxHeaderCount: 13, maxRequestLineBytes: 33 },
-      { maxHeaderBytes: 300, maxHeaderCount: 5, maxRequestLineBytes: 20 },
+      { maxHeaderBytes: 300 },
+      { maxHeaderCount: 5 },
+      { maxRequestLineBytes: 20 },
     ];
     const seen = new Set<string>();
-    for (let round = 0; round < 600; round++) {
+    for (let round = 0; round < 500; round++) {
       const limits = configs[round % configs.length] ?? {};
       const buf = Buffer.from(BROWSER);
       const edits = 1 + Math.floor(random() * 4);
@@ -506,7 +508,7 @@ describe("HttpRequestParser on hostile input", () => {
       const { result } = feed(new HttpRequestParser(limits), [buf]);
       seen.add(result.state === "error" ? result.error.code : result.state);
     }
-    for (const outcome of ["complete", "ERR_HEADERS_TOO_LARGE", "ERR_REQUEST_LINE_TOO_LONG"]) {
+    for (const outcome of ["complete", "ERR_HEADERS_TOO_LARGE", "ERR_TOO_MANY_HEADERS", "ERR_REQUEST_LINE_TOO_LONG"]) {
       assert.ok(seen.has(outcome), `no mutation ended in ${outcome}: ${[...seen].join(", ")}`);
     }
   }));
