@@ -288,7 +288,12 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     }
     if (decision === false) throw new HandshakeError("ERR_FORBIDDEN", 403, "forbidden");
     if (typeof decision === "object" && decision !== null) {
-      throw new HandshakeError("ERR_REFUSED", decision.status, decision.body ?? "refused", decision.headers ?? []);
+      const { status } = decision;
+      // A refusal must be an error or redirect status the response builder can send.
+      if (!Number.isInteger(status) || status < 300 || status > 599 || status === 304) {
+        throw new HandshakeError("ERR_HOOK_FAILED", 500, `the upgrade hook refused with an invalid status ${String(status)}`);
+      }
+      throw new HandshakeError("ERR_REFUSED", status, decision.body ?? "refused", decision.headers ?? []);
     }
   }
 
@@ -300,7 +305,14 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   #reject(socket: Duplex, error: HandshakeError): void {
     this.#emitHandshakeError(error, socket);
     if (socket.destroyed) return;
-    socket.end(error.status === 408 ? buildRejectResponse(408) : rejectResponseFor(error));
+    let response: Buffer;
+    try {
+      response = rejectResponseFor(error);
+    } catch {
+      // Headers or a body from a user hook that cannot be sent (CR/LF injection...): send 500.
+      response = buildRejectResponse(500);
+    }
+    socket.end(response);
     // Keep reading (and discarding) so unread bytes do not turn our close into a reset that
     // could destroy the response before the client read it; destroy if the peer lingers.
     socket.resume();
