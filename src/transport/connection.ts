@@ -385,7 +385,10 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
       if (this.#state === ReadyState.CONNECTING) throw new InvalidStateError("connection is not open yet");
       return false;
     }
-    if (this.bufferedAmount + byteLength <= this.#options.maxBufferedBytes) return true;
+    // A message larger than the limit is still sent when nothing else waits: the limit bounds
+    // what piles up behind a peer that does not read, not the size of one message.
+    const buffered = this.bufferedAmount;
+    if (buffered === 0 || buffered + byteLength <= this.#options.maxBufferedBytes) return true;
     if (this.#options.backpressurePolicy === "drop") {
       this.droppedMessages++;
       this.#needDrain = true;

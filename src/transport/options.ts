@@ -34,8 +34,9 @@ export interface ConnectionOptions extends Partial<MessageLimits> {
    */
   readonly highWaterMarkBytes?: number;
   /**
-   * The most bytes that may wait to be written to one peer. Past it, `backpressurePolicy`
-   * applies. Default 16 MiB.
+   * The most bytes that may wait to be written to one peer. A send that would go past it
+   * triggers `backpressurePolicy` — unless nothing is waiting at all: a single message larger
+   * than the limit is still sent. Default 16 MiB.
    */
   readonly maxBufferedBytes?: number;
   /**
