@@ -241,11 +241,17 @@ export class Protocol implements FrameParserHandler {
     this.#handler.onProtocolError(error);
   }
 
+  /**
+   * False once our Close frame is sent (RFC 6455 §5.5.1), even with a fragmented message left
+   * open, since it can no longer be finished; otherwise throws while one is open (RFC 6455 §5.4:
+   * fragments of different messages MUST NOT be interleaved).
+   */
   #canSendMessage(): boolean {
+    if (this.#closeSent !== undefined) return false;
     if (this.#sendingOpcode !== -1) {
       throw new InvalidStateError("a fragmented message is being sent: finish it first");
     }
-    return this.#closeSent === undefined;
+    return true;
   }
 
   #writeData(opcode: number, data: Uint8Array, fin: boolean): void {

@@ -4,7 +4,8 @@
  * Whole payloads go through `buffer.isUtf8` (simdutf: several GB/s). A message split across
  * frames goes through {@link Utf8Validator}, which hands the complete middle of every fragment to
  * `isUtf8` and runs a byte-at-a-time check only over the at most 3 bytes of a sequence cut by a
- * fragment boundary, so it fails as soon as the bytes so far cannot begin valid UTF-8.
+ * fragment boundary (or over a push of a few bytes), so it fails as soon as the bytes so far
+ * cannot begin valid UTF-8.
  *
  * @module
  */
@@ -47,44 +48,39 @@ export class Utf8Validator {
   #failed = false;
 
   /**
-   * Feeds the next bytes of the message.
+   * Feeds the next bytes of the message: `chunk[start .. end)`, the whole chunk by default.
    *
-   * @param chunk - The next bytes; not retained.
+   * @param chunk - Holds the next bytes; not retained.
+   * @param start - Index of the first byte to feed.
+   * @param end - Index after the last byte to feed.
    * @returns false when the bytes so far cannot be a prefix of valid UTF-8 (and on every later
    *   call until {@link Utf8Validator.reset}).
    */
-  push(chunk: Uint8Array): boolean {
+  push(chunk: Uint8Array, start = 0, end = chunk.length): boolean {
     if (this.#failed) return false;
-    const length = chunk.length;
-    let start = 0;
+    let from = start;
     // 1. Finish the sequence the previous chunk cut, byte by byte.
-    while (this.#needed > 0 && start < length) {
-      if (!this.#continuation(chunk[start]!)) return this.#fail();
-      start++;
+    while (this.#needed > 0 && from < end) {
+      if (!this.#continuation(chunk[from]!)) return this.#fail();
+      from++;
     }
-    if (start === length) return true;
+    if (end - from < BYTEWISE_MAX_BYTES) return this.#pushBytewise(chunk, from, end);
     // 2. Find a sequence cut by the end of this chunk: a lead byte within the last 3 bytes, with
     //    only continuation bytes after it, that announces more bytes than remain.
-    let end = length;
-    const stop = Math.max(start, length - 3);
-    for (let i = length - 1; i >= stop; i--) {
+    let cut = end;
+    const stop = Math.max(from, end - 3);
+    for (let i = end - 1; i >= stop; i--) {
       const byte = chunk[i]!;
       if ((byte & 0xc0) === 0x80) continue; // continuation byte: keep looking for its lead
-      if (byte >= 0xc0 && sequenceLength(byte) > length - i) end = i;
+      if (byte >= 0xc0 && sequenceLength(byte) > end - i) cut = i;
       break;
     }
     // 3. The complete middle, at simdutf speed.
-    const middle = start === 0 && end === length ? chunk : chunk.subarray(start, end);
-    if (end > start && !isUtf8(middle)) return this.#fail();
+    const middle = from === 0 && cut === chunk.length ? chunk : chunk.subarray(from, cut);
+    if (cut > from && !isUtf8(middle)) return this.#fail();
     // 4. The cut tail (at most 3 bytes) through the byte-wise check, so that e.g. ED A0 (a
     //    surrogate) or F4 90 (> U+10FFFF) fails now rather than when the message ends.
-    if (end < length) {
-      if (!this.#lead(chunk[end]!)) return this.#fail();
-      for (let i = end + 1; i < length; i++) {
-        if (!this.#continuation(chunk[i]!)) return this.#fail();
-      }
-    }
-    return true;
+    return cut === end || this.#pushBytewise(chunk, cut, end);
   }
 
   /**
@@ -108,6 +104,17 @@ export class Utf8Validator {
   #fail(): false {
     this.#failed = true;
     return false;
+  }
+
+  /** Checks `chunk[from .. end)` one byte at a time with the RFC 3629 §4 table. */
+  #pushBytewise(chunk: Uint8Array, from: number, end: number): boolean {
+    for (let i = from; i < end; i++) {
+      const byte = chunk[i]!;
+      if (this.#needed > 0 ? !this.#continuation(byte) : byte >= 0x80 && !this.#lead(byte)) {
+        return this.#fail();
+      }
+    }
+    return true;
   }
 
   /** Starts a multi-byte sequence at `byte` (RFC 3629 §4); false if it cannot start one. */
@@ -139,6 +146,12 @@ export class Utf8Validator {
     return true;
   }
 }
+
+/**
+ * Below this many bytes {@link Utf8Validator.push} checks byte by byte: cheaper than a view and
+ * a call to `isUtf8` (about 100 ns together) for the few bytes of a frame trickled in tiny reads.
+ */
+const BYTEWISE_MAX_BYTES = 16;
 
 /** Length of the sequence a byte >= 0xC0 announces; 1 for bytes that are never a valid lead. */
 function sequenceLength(lead: number): number {

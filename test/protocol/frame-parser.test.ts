@@ -1,120 +1,30 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { createHash, randomInt } from "node:crypto";
-import type { ProtocolError } from "../../src/errors.js";
 import { Opcode } from "../../src/protocol/constants.js";
 import { encodeCloseFrame, encodeFrame, encodeTextFrame } from "../../src/protocol/frame-encoder.js";
-import { FrameParser, type FrameParserHandler, type FrameParserOptions } from "../../src/protocol/frame-parser.js";
+import { FrameParser, type FrameParserOptions } from "../../src/protocol/frame-parser.js";
+import {
+  binaryEvent as binary,
+  errorEvent as error,
+  feedAllWays,
+  frame,
+  from,
+  hex,
+  KOSME,
+  randomBytes,
+  Recorder,
+  ROLES,
+  seeded,
+  show,
+  splitAt,
+  textEvent as text,
+  type Rng,
+  type Role,
+} from "../helpers/protocol-testing.js";
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/** A small seeded PRNG (mulberry32): integers in [0, 2^32). */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
-/** Runs `body` with a seeded PRNG; the seed (or WYND_SEED) is printed when it fails. */
-function seeded(body: (next: () => number) => void): void {
-  const seed = process.env["WYND_SEED"] !== undefined ? Number(process.env["WYND_SEED"]) : randomInt(2 ** 31);
-  try {
-    body(prng(seed));
-  } catch (error) {
-    if (error instanceof Error) error.message += `\n    (random seed ${seed}: rerun with WYND_SEED=${seed})`;
-    throw error;
-  }
-}
-
-type Role = "server" | "client";
-const ROLES: readonly Role[] = ["server", "client"];
-const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ""), "hex");
-
-/** A payload as a short, comparable string: hex when small, length and digest when large. */
-function show(data: Uint8Array): string {
-  if (data.length <= 64) return Buffer.from(data).toString("hex");
-  return `${data.length}B:${createHash("sha1").update(data).digest("hex").slice(0, 16)}`;
-}
-
-/** Records every handler call as a string, and fails the test if anything follows close/error. */
-class Recorder implements FrameParserHandler {
-  readonly events: string[] = [];
-  readonly messages: Buffer[] = [];
-  errors = 0;
-  #ended = false;
-  onEvent: ((event: string) => void) | undefined;
-
-  #record(event: string): void {
-    assert.equal(this.#ended, false, `"${event}" delivered after ${this.events.at(-1)}`);
-    this.events.push(event);
-    this.onEvent?.(event);
-  }
-  onMessage(data: Buffer, isBinary: boolean): void {
-    this.messages.push(data);
-    this.#record(`${isBinary ? "binary" : "text"}:${show(data)}`);
-  }
-  onPing(data: Buffer): void {
-    this.#record(`ping:${show(data)}`);
-  }
-  onPong(data: Buffer): void {
-    this.#record(`pong:${show(data)}`);
-  }
-  onClose(code: number, reason: string): void {
-    this.#record(`close:${code}:${reason}`);
-    this.#ended = true;
-  }
-  onError(error: ProtocolError): void {
-    this.errors++;
-    this.#record(`error:${error.code}:${error.closeCode}`);
-    this.#ended = true;
-  }
-}
-
-interface FrameSpec {
-  readonly opcode: number;
-  readonly payload?: Uint8Array | string;
-  readonly fin?: boolean;
-  /** RSV bits as the 3-bit value RSV1 RSV2 RSV3 (4, 2, 1). */
-  readonly rsv?: number;
-  /** Mask with this key; true means the RFC example key 37 fa 21 3d. */
-  readonly mask?: boolean | Uint8Array;
-  /** Force a length form (a non-minimal one, for instance). */
-  readonly form?: 7 | 16 | 64;
-  /** Declare this length instead of the payload's (the payload bytes still follow). */
-  readonly declared?: number | bigint;
-}
-
-/** Builds a frame byte by byte, independently of the encoder, so invalid frames can be made. */
-function frame(spec: FrameSpec): Buffer {
-  const payload = typeof spec.payload === "string" ? Buffer.from(spec.payload) : Buffer.from(spec.payload ?? []);
-  const length = spec.declared ?? payload.length;
-  const form = spec.form ?? (length < 126 ? 7 : length < 65536 ? 16 : 64);
-  assert.ok(form === 64 || typeof length === "number");
-  const bytes: number[] = [((spec.fin ?? true) ? 0x80 : 0) | ((spec.rsv ?? 0) << 4) | spec.opcode];
-  const key = spec.mask === true ? Uint8Array.of(0x37, 0xfa, 0x21, 0x3d) : spec.mask || undefined;
-  const maskBit = key !== undefined ? 0x80 : 0;
-  if (form === 7) bytes.push(maskBit | Number(length));
-  else if (form === 16) bytes.push(maskBit | 126, Number(length) >> 8, Number(length) & 0xff);
-  else {
-    bytes.push(maskBit | 127);
-    const big = BigInt(length);
-    for (let shift = 56n; shift >= 0n; shift -= 8n) bytes.push(Number((big >> shift) & 0xffn));
-  }
-  if (key !== undefined) bytes.push(...key);
-  const body = Buffer.from(payload);
-  if (key !== undefined) for (let i = 0; i < body.length; i++) body[i]! ^= key[i % 4]!;
-  return Buffer.concat([Buffer.from(bytes), body]);
-}
-
-/** A frame as the peer of `role` sends it: masked toward a server, unmasked toward a client. */
-const from = (role: Role, spec: FrameSpec): Buffer => frame({ mask: role === "server", ...spec });
 
 /** Feeds `chunks` (copied: the parser unmasks in place) to a fresh parser. */
 function run(chunks: readonly Uint8Array[], options: FrameParserOptions): { recorder: Recorder; parser: FrameParser } {
@@ -134,35 +44,13 @@ function run(chunks: readonly Uint8Array[], options: FrameParserOptions): { reco
   return { recorder, parser };
 }
 
-/** Split points: all of them for small inputs; for large ones the edges and a seeded sample. */
-function splitPoints(length: number): number[] {
-  if (length <= 4096) return Array.from({ length: Math.max(0, length - 1) }, (_, i) => i + 1);
-  const next = prng(length);
-  const points = new Set<number>();
-  for (let i = 1; i < 40; i++) points.add(i).add(length - i);
-  for (let i = 0; i < 60; i++) points.add(1 + (next() % (length - 1)));
-  return [...points].sort((a, b) => a - b);
-}
-
 /**
  * Parses `input` whole, at every split point into two chunks, and one byte at a time; all must
  * produce the same handler calls, which are returned.
  */
 function parseAllWays(input: Uint8Array, options: FrameParserOptions): string[] {
-  const expected = run([input], options).recorder.events;
-  for (const point of splitPoints(input.length)) {
-    const { events } = run([input.subarray(0, point), input.subarray(point)], options).recorder;
-    assert.deepEqual(events, expected, `split at ${point} of ${input.length}`);
-  }
-  const bytes = Array.from({ length: input.length }, (_, i) => input.subarray(i, i + 1));
-  assert.deepEqual(run(bytes, options).recorder.events, expected, "one byte at a time");
-  return expected;
+  return feedAllWays(input, (chunks) => run(chunks, options).recorder.events);
 }
-
-const text = (s: string): string => `text:${show(Buffer.from(s))}`;
-const binary = (b: Uint8Array): string => `binary:${show(b)}`;
-const error = (code: string, closeCode: number): string => `error:${code}:${closeCode}`;
-const KOSME = hex("cebae1bdb9cf83cebcceb5"); // "κόσμε"
 
 // ---------------------------------------------------------------------------------------------
 // RFC 6455 §5.7 examples
@@ -650,13 +538,7 @@ describe("randomized", () => {
         }
         const options: FrameParserOptions = next() % 2 === 0 ? { role } : { role, maxMessageBytes: 1 + (next() % 300), maxFragmentsPerMessage: 1 + (next() % 5) };
         const points = Array.from({ length: next() % 5 }, () => next() % (input.length + 1)).sort((a, b) => a - b);
-        const chunks: Buffer[] = [];
-        let start = 0;
-        for (const point of [...points, input.length]) {
-          chunks.push(input.subarray(start, point));
-          start = point;
-        }
-        run(chunks, options); // asserts nothing after a close or error, at most one error
+        run(splitAt(input, points), options); // asserts nothing after a close or error, at most one error
       }
     });
   });
@@ -712,19 +594,13 @@ describe("randomized", () => {
   }
 });
 
-function randomBytes(next: () => number, length: number): Buffer {
-  const out = Buffer.allocUnsafe(length);
-  for (let i = 0; i < length; i++) out[i] = next() & 0xff;
-  return out;
-}
-
 /** Mostly small sizes, with every length-form boundary now and then. */
-function randomSize(next: () => number): number {
+function randomSize(next: Rng): number {
   const boundaries = [0, 125, 126, 127, 65535, 65536, 70000];
   return next() % 10 === 0 ? boundaries[next() % boundaries.length]! : next() % 300;
 }
 
-function randomText(next: () => number): string {
+function randomText(next: Rng): string {
   const length = randomSize(next) >> (next() % 3);
   let out = "";
   for (let i = 0; i < length; i++) {
@@ -737,7 +613,7 @@ function randomText(next: () => number): string {
 }
 
 /** A plausible frame for fuzzing: valid or slightly off, as the peer of `role` would send it. */
-function randomFrame(next: () => number, role: Role): Buffer {
+function randomFrame(next: Rng, role: Role): Buffer {
   const opcodes = [0, 1, 2, 8, 9, 10, 1, 2, 0];
   return from(role, {
     opcode: opcodes[next() % opcodes.length]!,

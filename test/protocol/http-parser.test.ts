@@ -10,6 +10,7 @@ import {
   type HttpResponseHead,
 } from "../../src/protocol/http-parser.js";
 import type { HandshakeLimits } from "../../src/protocol/limits.js";
+import { oneByteAtATime, randomChunks, seeded, splitAt, uniform, type Rng } from "../helpers/protocol-testing.js";
 
 const BROWSER_HEAD =
   "GET /chat?room=lobby&x=1 HTTP/1.1\r\n" +
@@ -70,14 +71,6 @@ function bytes(text: string): Buffer {
   return Buffer.from(text, "latin1");
 }
 
-function splitAt(buf: Buffer, i: number): Buffer[] {
-  return [buf.subarray(0, i), buf.subarray(i)];
-}
-
-function oneByteAtATime(buf: Buffer): Buffer[] {
-  return Array.from(buf, (b) => Buffer.from([b]));
-}
-
 function parseRequest(text: string | Buffer, limits: Partial<HandshakeLimits> = {}): AnyResult {
   return new HttpRequestParser(limits).push(typeof text === "string" ? bytes(text) : text);
 }
@@ -96,41 +89,9 @@ function requestOfSize(size: number): string {
   return prefix + "f".repeat(size - prefix.length - suffix.length) + suffix;
 }
 
-/** Mulberry32: a small seeded PRNG, so that a failing random case can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const SEED = Number(process.env["WYND_SEED"] ?? Math.floor(Math.random() * 2 ** 32));
-
-function withSeed(fn: (random: () => number) => void): () => void {
-  return () => {
-    try {
-      fn(prng(SEED));
-    } catch (error) {
-      console.error(`failed with seed ${SEED}: rerun with WYND_SEED=${SEED}`);
-      throw error;
-    }
-  };
-}
-
-/** Random chunk boundaries over `buf`. */
-function randomChunks(buf: Buffer, random: () => number): Buffer[] {
-  const chunks: Buffer[] = [];
-  let at = 0;
-  while (at < buf.length) {
-    const n = 1 + Math.floor(random() * Math.min(40, buf.length - at));
-    chunks.push(buf.subarray(at, at + n));
-    at += n;
-  }
-  return chunks;
+/** A test body given seeded numbers in [0, 1) and the generator they come from (see `seeded`). */
+function withSeed(fn: (random: () => number, next: Rng) => void): () => void {
+  return () => seeded((next) => fn(uniform(next), next));
 }
 
 describe("HttpHeaders", () => {
@@ -233,9 +194,9 @@ describe("HttpRequestParser on a valid browser request", () => {
     assert.deepEqual(summary(feed(new HttpRequestParser(), oneByteAtATime(BROWSER))), whole);
   });
 
-  test("gives identical results with random chunk boundaries and empty chunks", withSeed((random) => {
+  test("gives identical results with random chunk boundaries and empty chunks", withSeed((random, next) => {
     for (let round = 0; round < 200; round++) {
-      const chunks = randomChunks(BROWSER, random).flatMap((c) => (random() < 0.2 ? [Buffer.alloc(0), c] : [c]));
+      const chunks = randomChunks(BROWSER, next, 40).flatMap((c) => (random() < 0.2 ? [Buffer.alloc(0), c] : [c]));
       assert.deepEqual(summary(feed(new HttpRequestParser(), chunks)), whole);
     }
   }));
@@ -472,19 +433,19 @@ describe("HttpResponseParser", () => {
 describe("HttpRequestParser on hostile input", () => {
   const ALPHABET = bytes("GET /HTP1.\r\n\r\n: \t,aZ\0\x7f\xff");
 
-  test("never throws on seeded random garbage: only error, incomplete or complete", withSeed((random) => {
+  test("never throws on seeded random garbage: only error, incomplete or complete", withSeed((random, next) => {
     for (let round = 0; round < 500; round++) {
       const length = Math.floor(random() * 300);
       const garbage = Buffer.from(Array.from({ length }, () =>
         random() < 0.7 ? (ALPHABET[Math.floor(random() * ALPHABET.length)] ?? 0) : Math.floor(random() * 256)));
       for (const parser of [new HttpRequestParser({ maxHeaderBytes: 200 }), new HttpResponseParser()]) {
-        const { result } = feed(parser, randomChunks(garbage, random));
+        const { result } = feed(parser, randomChunks(garbage, next, 40));
         assert.ok(["error", "incomplete", "complete"].includes(result.state));
       }
     }
   }));
 
-  test("gives the same result for mutated requests in one chunk, random chunks and byte by byte", withSeed((random) => {
+  test("gives the same result for mutated requests in one chunk, random chunks and byte by byte", withSeed((random, next) => {
     // Defaults, the browser head's exact sizes (521 bytes, 13 headers, a 33-byte request line),
     // and limits it exceeds, so that mutations land on both sides of every limit.
     const configs: ReadonlyArray<Partial<HandshakeLimits>> = [
@@ -503,7 +464,7 @@ describe("HttpRequestParser on hostile input", () => {
         buf[Math.floor(random() * buf.length)] = ALPHABET[Math.floor(random() * ALPHABET.length)] ?? 0;
       }
       const expected = summary(feed(new HttpRequestParser(limits), [buf]));
-      assert.deepEqual(summary(feed(new HttpRequestParser(limits), randomChunks(buf, random))), expected);
+      assert.deepEqual(summary(feed(new HttpRequestParser(limits), randomChunks(buf, next, 40))), expected);
       assert.deepEqual(summary(feed(new HttpRequestParser(limits), oneByteAtATime(buf))), expected);
       const { result } = feed(new HttpRequestParser(limits), [buf]);
       seen.add(result.state === "error" ? result.error.code : result.state);

@@ -1,30 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { randomInt } from "node:crypto";
 import { maskInto, nextMaskKey, unmaskInPlace, writeMaskKey } from "../../src/protocol/mask.js";
-
-/** A small seeded PRNG (mulberry32): integers in [0, 2^32). */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
-/** Runs `body` with a seeded PRNG; the seed (or WYND_SEED) is printed when it fails. */
-function seeded(body: (next: () => number) => void): void {
-  const seed = process.env["WYND_SEED"] !== undefined ? Number(process.env["WYND_SEED"]) : randomInt(2 ** 31);
-  try {
-    body(prng(seed));
-  } catch (error) {
-    if (error instanceof Error) error.message += `\n    (random seed ${seed}: rerun with WYND_SEED=${seed})`;
-    throw error;
-  }
-}
+import { randomBytes as randomBuffer, seeded, type Rng } from "../helpers/protocol-testing.js";
 
 /** The obvious implementation RFC 6455 §5.3 describes, to check the fast ones against. */
 function referenceMask(data: Uint8Array, key: Uint8Array, keyOffset: number): Uint8Array {
@@ -33,10 +10,9 @@ function referenceMask(data: Uint8Array, key: Uint8Array, keyOffset: number): Ui
   return out;
 }
 
-function randomBytes(next: () => number, length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) out[i] = next() & 0xff;
-  return out;
+/** Random bytes at offset 0 of their own ArrayBuffer, so that views of them have known alignments. */
+function randomBytes(next: Rng, length: number): Uint8Array {
+  return new Uint8Array(randomBuffer(next, length));
 }
 
 /** Lengths 0..67 exhaustively, then the word-loop thresholds and a few large sizes. */

@@ -1,30 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { randomInt } from "node:crypto";
 import { isValidUtf8, Utf8Validator } from "../../src/protocol/utf8.js";
-
-/** A small seeded PRNG (mulberry32): integers in [0, 2^32). */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
-/** Runs `body` with a seeded PRNG; the seed (or WYND_SEED) is printed when it fails. */
-function seeded(body: (next: () => number) => void): void {
-  const seed = process.env["WYND_SEED"] !== undefined ? Number(process.env["WYND_SEED"]) : randomInt(2 ** 31);
-  try {
-    body(prng(seed));
-  } catch (error) {
-    if (error instanceof Error) error.message += `\n    (random seed ${seed}: rerun with WYND_SEED=${seed})`;
-    throw error;
-  }
-}
+import { hex, KOSME, seeded, splitAt, type Rng } from "../helpers/protocol-testing.js";
 
 /**
  * The reference: WHATWG's UTF-8 decoder (TextDecoder, fatal, streaming) rejects a byte as soon as
@@ -63,24 +40,13 @@ function validate(validator: Utf8Validator, chunks: readonly Uint8Array[]): { pr
   return { prefixes, whole: validator.end() };
 }
 
-function splitAt(bytes: Uint8Array, points: readonly number[]): Uint8Array[] {
-  const chunks: Uint8Array[] = [];
-  let from = 0;
-  for (const point of [...points, bytes.length]) {
-    chunks.push(bytes.subarray(from, point));
-    from = point;
-  }
-  return chunks;
-}
-
-const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ""), "hex"));
-const KOSME = "cebae1bdb9cf83cebcceb5"; // "κόσμε", the Autobahn 6.x sample
+const KOSME_HEX = KOSME.toString("hex"); // "κόσμε", the Autobahn 6.x sample
 
 /** Autobahn testsuite section 6 (UTF-8 handling) vectors, by case number. */
 const VECTORS: ReadonlyArray<readonly [string, string, boolean]> = [
-  ["6.2 valid κόσμε", KOSME, true],
-  ["6.3 κόσμε with a surrogate", `${KOSME} eda080 65646974656420`, false],
-  ["6.4.1 κόσμε + F4 90 80 80 + edited", `${KOSME} f4908080 656469746564`, false],
+  ["6.2 valid κόσμε", KOSME_HEX, true],
+  ["6.3 κόσμε with a surrogate", `${KOSME_HEX} eda080 65646974656420`, false],
+  ["6.4.1 κόσμε + F4 90 80 80 + edited", `${KOSME_HEX} f4908080 656469746564`, false],
   ["6.7.1 first 1-byte U+0000", "00", true],
   ["6.7.2 first 2-byte U+0080", "c280", true],
   ["6.7.3 first 3-byte U+0800", "e0a080", true],
@@ -168,7 +134,7 @@ describe("Utf8Validator", () => {
     const impossibleTails = ["eda0", "f490", "c0", "c1", "f5", "ff", "e080", "f080", "f08f", "eda080"];
     for (const tail of impossibleTails) {
       const validator = new Utf8Validator();
-      assert.equal(validator.push(hex(`${KOSME}`)), true);
+      assert.equal(validator.push(hex(`${KOSME_HEX}`)), true);
       assert.equal(validator.push(hex(`41 ${tail}`)), false, `41 ${tail} should fail now`);
       assert.equal(validator.push(hex("41")), false, "failure is sticky");
       assert.equal(validator.end(), false);
@@ -214,10 +180,31 @@ describe("Utf8Validator", () => {
       }
     });
   });
+
+  it("push(chunk, start, end) checks exactly that range, as push of a view of it does", () => {
+    seeded((next) => {
+      for (let round = 0; round < 2000; round++) {
+        const data = randomUtf8ish(next);
+        const points = Array.from({ length: next() % 6 }, () => next() % (data.length + 1)).sort((a, b) => a - b);
+        // Invalid bytes around the range must not be looked at.
+        const padding = next() % 4;
+        const padded = Buffer.concat([Buffer.alloc(padding, 0xff), data, Buffer.alloc(next() % 4, 0xc2)]);
+        const validator = new Utf8Validator();
+        const prefixes: boolean[] = [];
+        let start = 0;
+        for (const point of [...points, data.length]) {
+          prefixes.push(validator.push(padded, padding + start, padding + point));
+          start = point;
+        }
+        const shown = `${Buffer.from(data).toString("hex")} cut at ${points.join(",")}`;
+        assert.deepEqual({ prefixes, whole: validator.end() }, reference(splitAt(data, points)), shown);
+      }
+    });
+  });
 });
 
 /** Mostly valid UTF-8 (code points from every range and boundary) with occasional damage. */
-function randomUtf8ish(next: () => number): Uint8Array {
+function randomUtf8ish(next: Rng): Uint8Array {
   const bytes: number[] = [];
   const count = next() % 24;
   const boundaries = [0, 0x7f, 0x80, 0x7ff, 0x800, 0xd7ff, 0xe000, 0xfffd, 0xffff, 0x10000, 0x10ffff];
@@ -241,7 +228,7 @@ function randomUtf8ish(next: () => number): Uint8Array {
   return Uint8Array.from(bytes);
 }
 
-function randomCodePoint(next: () => number): number {
+function randomCodePoint(next: Rng): number {
   switch (next() % 4) {
     case 0:
       return next() % 0x80;
