@@ -5,14 +5,14 @@
  * @module
  */
 
-import { connect as netConnect, type Socket } from "node:net";
+import { connect as netConnect, isIP, type Socket } from "node:net";
 import { connect as tlsConnect, type ConnectionOptions as TlsOptions } from "node:tls";
 import { HandshakeError, TimeoutError } from "../errors.js";
 import { buildClientRequest, generateKey, validateServerResponse } from "../protocol/handshake.js";
 import { HttpResponseParser } from "../protocol/http-parser.js";
-import { assertPositiveInteger, type HandshakeLimits } from "../protocol/limits.js";
+import type { HandshakeLimits } from "../protocol/limits.js";
 import { WebSocketConnection } from "./connection.js";
-import { DEFAULT_HANDSHAKE_TIMEOUT_MS, resolveConnectionOptions, type ConnectionOptions } from "./options.js";
+import { assertTimerMs, DEFAULT_HANDSHAKE_TIMEOUT_MS, resolveConnectionOptions, type ConnectionOptions } from "./options.js";
 
 /** Options of {@link connect}. */
 export interface ClientOptions extends ConnectionOptions, Partial<HandshakeLimits> {
@@ -37,6 +37,16 @@ export interface ClientOptions extends ConnectionOptions, Partial<HandshakeLimit
  * listeners right after `await connect(...)`.
  */
 export function connect(url: string | URL, options: ClientOptions = {}): Promise<WebSocketConnection> {
+  try {
+    return open(url, options);
+  } catch (error) {
+    // Misuse (an invalid URL, option, header or subprotocol) rejects like every other failure
+    // rather than throwing, and is found before any socket is opened.
+    return Promise.reject(error);
+  }
+}
+
+function open(url: string | URL, options: ClientOptions): Promise<WebSocketConnection> {
   const target = typeof url === "string" ? new URL(url) : url;
   const secure = target.protocol === "wss:" || target.protocol === "https:";
   if (!secure && target.protocol !== "ws:" && target.protocol !== "http:") {
@@ -48,7 +58,7 @@ export function connect(url: string | URL, options: ClientOptions = {}): Promise
   }
   const connectionOptions = resolveConnectionOptions(options); // validate before any I/O
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
-  assertPositiveInteger("handshakeTimeoutMs", handshakeTimeoutMs);
+  assertTimerMs("handshakeTimeoutMs", handshakeTimeoutMs);
   const port = target.port === "" ? (secure ? 443 : 80) : Number(target.port);
   const hostname = target.hostname.startsWith("[") ? target.hostname.slice(1, -1) : target.hostname;
   const key = generateKey();
@@ -66,12 +76,14 @@ export function connect(url: string | URL, options: ClientOptions = {}): Promise
     ...(options.maxHeaderCount !== undefined ? { maxHeaderCount: options.maxHeaderCount } : {}),
     ...(options.maxRequestLineBytes !== undefined ? { maxRequestLineBytes: options.maxRequestLineBytes } : {}),
   };
+  const parser = new HttpResponseParser(limits); // validates the limits before any I/O
 
   return new Promise((resolve, reject) => {
+    // RFC 6066 §3: SNI carries host names only, not IP addresses (Node warns, DEP0123).
+    const servername = isIP(hostname) === 0 ? { servername: hostname } : {};
     const socket: Socket = secure
-      ? tlsConnect({ servername: hostname, ...options.tls, host: hostname, port, ALPNProtocols: ["http/1.1"] })
+      ? tlsConnect({ ...servername, ...options.tls, host: hostname, port, ALPNProtocols: ["http/1.1"] })
       : netConnect({ host: hostname, port });
-    const parser = new HttpResponseParser(limits);
     let settled = false;
     const fail = (error: Error) => {
       if (settled) return;

@@ -11,6 +11,7 @@ import type { Socket } from "node:net";
 import { ConnectionClosedError, InvalidStateError, type ProtocolError, WyndError } from "../errors.js";
 import type { UpgradeRequest } from "../protocol/handshake.js";
 import { Protocol, ReadyState, type ProtocolHandler, type Role } from "../protocol/protocol.js";
+import { COPY_THRESHOLD_BYTES } from "../protocol/frame-encoder.js";
 import type { PreparedMessage } from "../protocol/prepared-message.js";
 import { resolveConnectionOptions, type ConnectionOptions, type ResolvedConnectionOptions } from "./options.js";
 import { scheduleFlush } from "./write-batcher.js";
@@ -82,6 +83,9 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
   #state: ReadyState = ReadyState.OPEN;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
+  /** Whether a pending chunk is a payload too large to be copied into a batch. */
+  #pendingLarge = false;
+  #onWritten: (() => void) | undefined;
   #flushScheduled = false;
   #needDrain = false;
   #pendingPong: Buffer | undefined;
@@ -181,7 +185,12 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
 
   /** Sends a text message. Returns false when the caller should wait for 'drain'. */
   sendText(text: string): boolean {
-    if (!this.#admit(text.length)) return false;
+    // The exact UTF-8 length is computed only near the limit: one UTF-16 code unit is at most
+    // 3 UTF-8 bytes, so `text.length * 3` bounds it without scanning the string.
+    const bound = this.#frameBytes(text.length * 3);
+    const bytes =
+      this.bufferedAmount + bound <= this.#options.maxBufferedBytes ? bound : this.#frameBytes(Buffer.byteLength(text));
+    if (!this.#admit(bytes)) return false;
     this.#core.sendText(text);
     return this.#belowHighWater();
   }
@@ -197,7 +206,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
    * without decoding it). Returns false when the caller should wait for 'drain'.
    */
   sendMessage(data: Uint8Array, isBinary: boolean): boolean {
-    if (!this.#admit(data.byteLength)) return false;
+    if (!this.#admit(this.#frameBytes(data.byteLength))) return false;
     this.#core.sendMessage(data, isBinary);
     return this.#belowHighWater();
   }
@@ -217,7 +226,11 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     }
     const isBinary = typeof data !== "string";
     const bytes = isBinary ? data : Buffer.from(data, "utf8");
-    if (!this.#admit(bytes.byteLength)) return false;
+    const full = Math.floor(bytes.byteLength / fragmentBytes);
+    const last = bytes.byteLength - full * fragmentBytes;
+    let wireBytes = full * this.#frameBytes(fragmentBytes);
+    if (last > 0 || full === 0) wireBytes += this.#frameBytes(last);
+    if (!this.#admit(wireBytes)) return false;
     let offset = 0;
     do {
       const end = Math.min(offset + fragmentBytes, bytes.byteLength);
@@ -272,6 +285,9 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     if (this.#state === ReadyState.CLOSED) return;
     this.#state = ReadyState.CLOSING;
     this.#core.stopReceiving();
+    // An abortive close: messages held back by pause() are discarded, so that `close` does not
+    // wait for a resume() that may never come.
+    this.#queued.length = 0;
     this.#socket.destroy();
   }
 
@@ -309,6 +325,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     if (this.#ended) return;
     this.#pending.push(chunk);
     this.#pendingBytes += chunk.byteLength;
+    if (chunk.byteLength > COPY_THRESHOLD_BYTES) this.#pendingLarge = true;
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       scheduleFlush(this);
@@ -323,7 +340,8 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
   /** @internal */
   onPing(data: Buffer): void {
     if (this.#options.autoPong && this.#state === ReadyState.OPEN) {
-      if (this.#belowHighWater()) this.#core.sendPong(data);
+      // Not #belowHighWater(): a ping must not make a 'drain' due to a sender never refused.
+      if (this.bufferedAmount < this.#options.highWaterMarkBytes) this.#core.sendPong(data);
       else this.#pendingPong = Buffer.from(data); // only the most recent one is answered
     }
     this.emit("ping", data);
@@ -360,26 +378,37 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     const count = pending.length;
     const socket = this.#socket;
     if (count === 0 || socket.destroyed) return;
+    const highWaterMark = this.#options.highWaterMarkBytes;
+    // When this write may leave us at or above the high-water mark, its callback tells us when
+    // it has reached the kernel. The socket's own 'drain' is not enough: it only fires after a
+    // write that crossed the socket's high-water mark (16 KiB), which may be above ours.
+    const callback = this.#pendingBytes + socket.writableLength >= highWaterMark ? this.#writeCallback() : undefined;
     if (count === 1) {
-      socket.write(pending[0]!);
-    } else if (this.#pendingBytes <= COALESCE_LIMIT_BYTES) {
+      socket.write(pending[0]!, callback);
+    } else if (this.#pendingBytes <= COALESCE_LIMIT_BYTES && !this.#pendingLarge) {
       // Small frames are copied into one buffer: one write, one syscall, one callback.
-      socket.write(Buffer.concat(pending, this.#pendingBytes));
+      socket.write(Buffer.concat(pending, this.#pendingBytes), callback);
     } else {
+      // Large payloads are not copied (see COPY_THRESHOLD_BYTES): one writev for the batch.
       socket.cork();
-      for (let i = 0; i < count; i++) socket.write(pending[i]!);
+      for (let i = 0; i < count - 1; i++) socket.write(pending[i]!);
+      socket.write(pending[count - 1]!, callback);
       socket.uncork();
     }
     this.#pending = [];
     this.#pendingBytes = 0;
-    if (this.#needDrain && socket.writableLength < this.#options.highWaterMarkBytes) {
+    this.#pendingLarge = false;
+    if ((this.#needDrain || this.#pendingPong !== undefined) && socket.writableLength < highWaterMark) {
       this.#afterDrain();
     }
   }
 
   // ----- internals -----
 
-  /** Applies the backpressure policy before `byteLength` more bytes are queued. */
+  /**
+   * Applies the backpressure policy before `byteLength` more bytes are queued: wire bytes,
+   * frame headers included, so that the limit is exact (bufferedAmount counts the same bytes).
+   */
   #admit(byteLength: number): boolean {
     if (this.#state !== ReadyState.OPEN) {
       if (this.#state === ReadyState.CONNECTING) throw new InvalidStateError("connection is not open yet");
@@ -410,8 +439,21 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     return false;
   }
 
+  /** The write callback of this connection, made once: no closure per write. */
+  #writeCallback(): () => void {
+    return (this.#onWritten ??= () => this.#afterDrain());
+  }
+
+  /** Wire size of one frame with a payload of `payloadBytes` (RFC 6455 §5.2). */
+  #frameBytes(payloadBytes: number): number {
+    const header = payloadBytes < 126 ? 2 : payloadBytes < 65_536 ? 4 : 10;
+    return header + (this.role === "client" ? 4 : 0) + payloadBytes;
+  }
+
   #afterDrain(): void {
-    if (this.bufferedAmount >= this.#options.highWaterMarkBytes) return;
+    // Not while closing: sends return false then anyway, and a write callback called with an
+    // error by destroy() must not produce a 'drain'.
+    if (this.#state !== ReadyState.OPEN || this.bufferedAmount >= this.#options.highWaterMarkBytes) return;
     const pong = this.#pendingPong;
     if (pong !== undefined) {
       this.#pendingPong = undefined;
@@ -487,6 +529,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     this.#queued.length = 0;
     this.#pending = [];
     this.#pendingBytes = 0;
+    this.#pendingLarge = false;
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
     if (this.#heartbeatTimer !== undefined) clearTimeout(this.#heartbeatTimer);
     const received = this.#core.closeReceived;

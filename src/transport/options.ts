@@ -78,6 +78,21 @@ export const DEFAULT_CONNECTION_OPTIONS = Object.freeze({
 /** Default time allowed for the opening handshake, server and client side. */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 
+/**
+ * The longest delay a Node.js timer honours (2^31 - 1 ms, about 24.8 days): a longer one fires
+ * after 1 ms instead (with a TimeoutOverflowWarning), so "a very long timeout" would become an
+ * immediate one.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** Throws a RangeError unless `value` is a positive integer a timer can wait for. */
+export function assertTimerMs(name: string, value: unknown): void {
+  assertPositiveInteger(name, value);
+  if ((value as number) > MAX_TIMER_MS) {
+    throw new RangeError(`${name} must be at most ${MAX_TIMER_MS} ms, got ${String(value)}`);
+  }
+}
+
 /** Fills in defaults and checks every value; throws RangeError/TypeError on misuse. */
 export function resolveConnectionOptions(options: ConnectionOptions = {}): ResolvedConnectionOptions {
   const resolved: ResolvedConnectionOptions = {
@@ -89,11 +104,11 @@ export function resolveConnectionOptions(options: ConnectionOptions = {}): Resol
     backpressurePolicy: options.backpressurePolicy ?? DEFAULT_CONNECTION_OPTIONS.backpressurePolicy,
     autoPong: options.autoPong ?? DEFAULT_CONNECTION_OPTIONS.autoPong,
   };
-  assertPositiveInteger("closeTimeoutMs", resolved.closeTimeoutMs);
+  assertTimerMs("closeTimeoutMs", resolved.closeTimeoutMs);
   assertPositiveInteger("highWaterMarkBytes", resolved.highWaterMarkBytes);
   assertPositiveInteger("maxBufferedBytes", resolved.maxBufferedBytes);
   if (resolved.heartbeatIntervalMs !== 0) {
-    assertPositiveInteger("heartbeatIntervalMs", resolved.heartbeatIntervalMs);
+    assertTimerMs("heartbeatIntervalMs", resolved.heartbeatIntervalMs);
   }
   if (resolved.backpressurePolicy !== "close" && resolved.backpressurePolicy !== "drop") {
     throw new TypeError(`backpressurePolicy must be "close" or "drop"`);

@@ -21,10 +21,12 @@ import {
 } from "../protocol/handshake.js";
 import { HttpHeaders, HttpRequestParser, type HttpRequestHead } from "../protocol/http-parser.js";
 import { resolveHandshakeLimits, assertPositiveInteger, type HandshakeLimits } from "../protocol/limits.js";
+import { encodeCloseFrame } from "../protocol/frame-encoder.js";
 import { prepareMessage } from "../protocol/prepared-message.js";
 import { ReadyState } from "../protocol/protocol.js";
 import { WebSocketConnection } from "./connection.js";
 import {
+  assertTimerMs,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   resolveConnectionOptions,
   type ConnectionOptions,
@@ -118,7 +120,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     this.#path = options.path;
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     this.#maxConnections = options.maxConnections ?? 100_000;
-    assertPositiveInteger("handshakeTimeoutMs", this.#handshakeTimeoutMs);
+    assertTimerMs("handshakeTimeoutMs", this.#handshakeTimeoutMs);
     assertPositiveInteger("maxConnections", this.#maxConnections);
     this.#selectProtocol = options.selectProtocol;
     this.#beforeUpgrade = options.beforeUpgrade;
@@ -167,12 +169,16 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   attach(server: HttpServer | HttpsServer, options: { readonly path?: string } = {}): this {
     const path = options.path ?? this.#path;
     const listener: UpgradeListener = (req, socket, head) => {
-      if (path !== undefined && pathOf(req.url ?? "/") !== path) {
-        if (server.listenerCount("upgrade") === 1) this.#reject(socket, new HandshakeError("ERR_NOT_FOUND", 404, "no WebSocket endpoint at this path"));
+      const requested = pathOf(req.url ?? "/");
+      if (path !== undefined && requested !== path) {
+        if (answersNotFound(server, listener, requested)) {
+          this.#reject(socket, new HandshakeError("ERR_NOT_FOUND", 404, "no WebSocket endpoint at this path"));
+        }
         return;
       }
-      this.handleUpgrade(req, socket, head);
+      this.#handleUpgrade(req, socket, head, path);
     };
+    ATTACHED_PATHS.set(listener, path);
     server.on("upgrade", listener);
     this.#attached.push({ server, listener });
     return this;
@@ -182,6 +188,11 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
    * Completes an upgrade that a node:http server parsed (its `upgrade` event arguments).
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.#handleUpgrade(req, socket, head, this.#path);
+  }
+
+  /** `path`: the only path served (the server's, or the one given to attach()). */
+  #handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string | undefined): void {
     const requestHead: HttpRequestHead = {
       method: req.method ?? "",
       target: req.url ?? "",
@@ -197,7 +208,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       this.#handshaking.delete(socket);
     });
     socket.on("error", ignoreHandshakeSocketError);
-    void this.#upgrade(socket as Socket, requestHead, head, timer);
+    void this.#upgrade(socket as Socket, requestHead, head, timer, path);
   }
 
   /** Runs the whole handshake, HTTP parsing included, on a raw TCP socket. */
@@ -220,7 +231,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
         return;
       }
       socket.pause();
-      void this.#upgrade(socket, result.head, result.rest, timer);
+      void this.#upgrade(socket, result.head, result.rest, timer, this.#path);
     };
     socket.on("data", onData);
     socket.on("error", ignoreHandshakeSocketError);
@@ -230,12 +241,18 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     });
   }
 
-  async #upgrade(socket: Socket, head: HttpRequestHead, rest: Buffer, timer: NodeJS.Timeout): Promise<void> {
+  async #upgrade(
+    socket: Socket,
+    head: HttpRequestHead,
+    rest: Buffer,
+    timer: NodeJS.Timeout,
+    path: string | undefined,
+  ): Promise<void> {
     let request: UpgradeRequest;
     let protocol = "";
     try {
       request = validateUpgradeRequest(head);
-      if (this.#path !== undefined && request.path !== this.#path) {
+      if (path !== undefined && request.path !== path) {
         throw new HandshakeError("ERR_NOT_FOUND", 404, "no WebSocket endpoint at this path");
       }
       if (this.#closing) throw new HandshakeError("ERR_SHUTTING_DOWN", 503, "server is shutting down");
@@ -257,6 +274,11 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
         }
       }
       if (this.#closing) throw new HandshakeError("ERR_SHUTTING_DOWN", 503, "server is shutting down");
+      // Again, now that nothing awaits before the connection is counted: handshakes that waited
+      // in an async hook together all passed the first check.
+      if (this.#connections.size >= this.#maxConnections) {
+        throw new HandshakeError("ERR_TOO_MANY_CONNECTIONS", 503, "too many connections");
+      }
     } catch (error) {
       clearTimeout(timer);
       this.#reject(socket, toHandshakeError(error));
@@ -328,7 +350,8 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   /**
    * Sends `data` to every open connection, framed once: text for a string, binary for bytes
    * unless `isBinary` is false (valid UTF-8 bytes sent as text). `except` is skipped (usually the
-   * sender). Returns how many connections it was queued for.
+   * sender). Returns how many connections it was queued for (not those whose backpressure
+   * policy refused it).
    */
   broadcast(
     data: string | Uint8Array,
@@ -339,22 +362,34 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     let sent = 0;
     for (const connection of this.#connections) {
       if (connection === except || connection.readyState !== ReadyState.OPEN) continue;
+      // sendPrepared's false also means "above the high-water mark" (queued all the same): a
+      // refusal is a drop (counted) or an overflow (the connection is no longer open).
+      const dropped = connection.droppedMessages;
       connection.sendPrepared(message);
-      sent++;
+      if (connection.droppedMessages === dropped && connection.readyState === ReadyState.OPEN) sent++;
     }
     return sent;
   }
 
   /**
    * Graceful shutdown: stops accepting, sends a Close frame (1001 by default) to every client,
-   * waits for them up to `timeoutMs`, destroys the rest, then emits `close`.
+   * waits for them up to `timeoutMs`, destroys the rest, then emits `close`. Rejects with a
+   * RangeError, and shuts nothing down, for a code or reason a Close frame cannot carry or an
+   * invalid `timeoutMs`.
    */
   close(options: ShutdownOptions = {}): Promise<void> {
     if (this.#closed !== undefined) return this.#closed;
-    this.#closing = true;
     const code = options.code ?? 1001;
     const reason = options.reason ?? "";
     const timeoutMs = options.timeoutMs ?? this.#options.closeTimeoutMs;
+    try {
+      // Misuse is refused before anything shuts down, not halfway through the connections.
+      encodeCloseFrame(code, reason, false);
+      assertTimerMs("timeoutMs", timeoutMs);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    this.#closing = true;
     for (const { server, listener } of this.#attached) server.off("upgrade", listener);
     this.#attached = [];
     for (const socket of this.#handshaking) socket.destroy();
@@ -381,6 +416,24 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       });
     return this.#closed;
   }
+}
+
+/** The path each attach() listener serves (undefined: every path), to tell its listeners apart. */
+const ATTACHED_PATHS = new WeakMap<UpgradeListener, string | undefined>();
+
+/**
+ * Whether `listener`, which does not serve `path`, answers 404 for it: only when it is the last
+ * `upgrade` listener of `server` and every listener is an attach() listener serving another path
+ * (a listener of the app's own may want the upgrade; one 404 is sent, by the last one).
+ */
+function answersNotFound(server: HttpServer | HttpsServer, listener: UpgradeListener, path: string): boolean {
+  const listeners = server.listeners("upgrade");
+  if (listeners[listeners.length - 1] !== listener) return false;
+  for (const other of listeners) {
+    const served = ATTACHED_PATHS.get(other as UpgradeListener);
+    if (served === undefined || served === path) return false; // not ours, every path, or this one
+  }
+  return true;
 }
 
 function ignoreHandshakeSocketError(): void {
