@@ -79,8 +79,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  process.stdout.write(`wynd ${command} listening on ws://${host}:${address.port}\n`);
-  await new Promise<void>((resolve) => {
+  const stopped = new Promise<void>((resolve) => {
     const stop = () => {
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
@@ -89,6 +88,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
   });
+  // Announced only once the handlers are in place: whoever reads this line may signal at once.
+  process.stdout.write(`wynd ${command} listening on ws://${host}:${address.port}\n`);
+  await stopped;
   return 0;
 }
 
