@@ -1,7 +1,8 @@
 /**
  * wynd: a zero-dependency WebSocket framework for Node.js.
  *
- * This entry point exports the engine: {@link WebSocketServer}, {@link connect} and the
+ * This entry point exports the Wynd API ({@link Wynd}, its connections, handles and rooms), the
+ * engine it is built on: {@link WebSocketServer}, {@link connect} and the
  * {@link WebSocketConnection} both use, the error hierarchy and the wire constants. The sans-I/O
  * protocol core is exported separately as `wynd/protocol`.
  *
@@ -42,3 +43,29 @@ export {
   type ConnectionOptions,
   type BackpressurePolicy,
 } from "./transport/options.js";
+
+// The Wynd API (issue 3): the event-driven face of the framework, built on the engine above.
+export {
+  Wynd,
+  Connection,
+  Handle,
+  Room,
+  type WyndOptions,
+  type Middleware,
+  type ConnectionHandler,
+  type UpgradeHook,
+  type ListeningHandler,
+  type BroadcastOptions,
+  type TextMessage,
+  type BinaryMessage,
+  type CloseEvent,
+  type DefaultData,
+  type HandlerResult,
+  type OpenHandler,
+  type TextHandler,
+  type BinaryHandler,
+  type CloseHandler,
+  type ErrorHandler,
+  type ControlHandler,
+  type ServerErrorHandler,
+} from "./api/index.js";

@@ -1,0 +1,432 @@
+/**
+ * The connection passed to `onConnection`: where handlers are registered, and the one loop that
+ * runs them.
+ *
+ * Per connection, events are handled one at a time, in the order they arrived: when a handler
+ * returns a promise, the next handler (of the same event, then of the next event) waits for it.
+ * Until `onConnection` (with the middleware) has finished, the engine connection is paused and
+ * nothing is delivered, so handlers registered after an `await` in it still see every message.
+ *
+ * While a handler runs, the engine keeps reading, so pongs keep the heartbeat alive and a Close
+ * frame is answered at once; what arrives waits in a queue here. Past {@link QUEUE_PAUSE_BYTES}
+ * or {@link QUEUE_PAUSE_EVENTS} the engine is paused (the socket is no longer read, and TCP
+ * flow control slows the peer down) until the queue has been handled: a slow handler bounds the
+ * memory its peer can make us hold instead of queueing unbounded work. The crate registered handlers asynchronously (early messages were dropped) and ran two
+ * read loops per connection (messages were reordered); this loop is the single one.
+ *
+ * @module
+ */
+
+import { WyndError } from "../errors.js";
+import type { UpgradeRequest } from "../protocol/handshake.js";
+import { ReadyState } from "../protocol/protocol.js";
+import type { WebSocketConnection } from "../transport/connection.js";
+import type {
+  BinaryHandler,
+  CloseEvent,
+  CloseHandler,
+  ControlHandler,
+  DefaultData,
+  ErrorHandler,
+  OpenHandler,
+  TextHandler,
+} from "./events.js";
+import { Handle } from "./handle.js";
+import type { Hub } from "./rooms.js";
+
+/** The event kinds of the loop (indices, so the queue holds no per-event objects). */
+const NONE = -1;
+const TEXT = 0;
+const BINARY = 1;
+const PING = 2;
+const PONG = 3;
+const ERROR = 4;
+const CLOSE = 5;
+
+type AnyHandler = (event: never, handle: never) => unknown;
+
+/**
+ * Queued payload bytes past which the engine stops reading. 64 KiB is one socket read: a fast
+ * peer costs at most about this much (plus one message of up to `maxMessageBytes`) while its
+ * handler works.
+ */
+export const QUEUE_PAUSE_BYTES = 64 * 1024;
+/** Queued events past which the engine stops reading (many tiny messages cost per event too). */
+export const QUEUE_PAUSE_EVENTS = 256;
+
+/** What `Wynd` gives each connection. @internal */
+export interface ConnectionContext<Data> {
+  readonly hub: Hub<Data>;
+  /**
+   * Runs the middleware and the `onConnection` handlers. May throw or reject: the error is
+   * reported and the connection closed with 1011.
+   */
+  readonly setup: (connection: Connection<Data>, handle: Handle<Data>, request: UpgradeRequest) => unknown;
+  /**
+   * Reports a handler failure to the server level. `handled` tells whether the connection had
+   * `onError` handlers of its own (to decide whether to print it when nobody listens).
+   */
+  readonly report: (error: Error, handle: Handle<Data>, handled: boolean) => void;
+}
+
+/**
+ * Key of the method `Wynd.close()` calls on each connection: stop delivering messages and read
+ * again so the closing handshake can complete. A symbol keeps it off the public surface.
+ * @internal
+ */
+export const BEGIN_SHUTDOWN: unique symbol = Symbol("wynd.beginShutdown");
+/**
+ * Key of the promise that resolves once a connection's close handlers have run, which
+ * `Wynd.close()` waits for before the server's own `onClose`.
+ * @internal
+ */
+export const FINISHED: unique symbol = Symbol("wynd.finished");
+
+/**
+ * A new connection, as passed to `onConnection`. Register handlers on it; they receive the
+ * connection's {@link Handle}. Registration is synchronous and several handlers per event are
+ * allowed (they run in registration order, each awaited).
+ */
+export class Connection<Data = DefaultData> {
+  /** The connection's id (the same as `handle.id`). */
+  readonly id: number;
+  /** The handle passed to every handler of this connection. */
+  readonly handle: Handle<Data>;
+
+  readonly #engine: WebSocketConnection;
+  readonly #context: ConnectionContext<Data>;
+  // Handler lists are replaced (copy-on-write) on registration, so the loop can iterate a
+  // snapshot: a handler registered while an event is dispatched does not receive that event.
+  #handlers: AnyHandler[][] = [[], [], [], [], [], []];
+  readonly #queue: unknown[] = []; // kind, payload, kind, payload...
+  #head = 0;
+  #queuedBytes = 0;
+  /** Until the setup has finished, nothing is read at all. */
+  #settingUp = true;
+  /** Pending promises (setup, onOpen, a handler) that the next handler must wait for. */
+  #holds = 1; // the setup
+  #kind = NONE;
+  #event: unknown;
+  #running: readonly AnyHandler[] = [];
+  #index = 0;
+  /** The application closed the connection: no more message handlers. */
+  #closing = false;
+  #closeEvent: CloseEvent | undefined;
+  /** The close handlers' snapshot was taken: a handler added now is run on its own. */
+  #closeStarted = false;
+  #closeDispatched = false;
+  readonly #finished: Promise<void>;
+  #resolveFinished!: () => void;
+
+  /** @internal Connections are created by `Wynd`. */
+  constructor(engine: WebSocketConnection, request: UpgradeRequest, data: Data, context: ConnectionContext<Data>) {
+    this.#engine = engine;
+    this.#context = context;
+    this.id = engine.id;
+    this.#finished = new Promise((resolve) => (this.#resolveFinished = resolve));
+    this.handle = new Handle({
+      engine,
+      request,
+      hub: context.hub,
+      data,
+      onCloseRequested: () => this.#stopMessages(),
+    });
+    // Nothing is delivered before the setup has run: the engine starts reading right after the
+    // server's `connection` event, which is where this constructor runs.
+    engine.pause();
+    engine.on("message", (payload, isBinary) => this.#deliver(isBinary ? BINARY : TEXT, payload));
+    engine.on("ping", (payload) => this.#deliver(PING, payload));
+    engine.on("pong", (payload) => this.#deliver(PONG, payload));
+    engine.on("error", (error) => this.#deliver(ERROR, error));
+    engine.on("close", (code, reason, wasClean) => {
+      // Leave every room and the client list now, not when the user's onClose runs: a
+      // broadcast from another connection must not count a dead peer, and a handler that
+      // never settles must not leave a ghost member.
+      context.hub.remove(this.handle);
+      const event: CloseEvent = { code, reason, wasClean };
+      this.#closeEvent = event;
+      this.#deliver(CLOSE, event);
+    });
+    this.#runSetup(request);
+  }
+
+  /**
+   * Runs `handler` now — the connection is already open when `onConnection` is called — unless
+   * the connection has closed meanwhile. Resolves when the handler (and the promise it returns)
+   * has finished; never rejects (a failure goes to `onError`). Await it, as the tutorial does,
+   * to run code after the welcome; no message handler runs until it has finished.
+   */
+  onOpen(handler: OpenHandler<Data>): Promise<void> {
+    if (typeof handler !== "function") throw new TypeError("onOpen takes a function");
+    if (this.#engine.readyState !== ReadyState.OPEN) return Promise.resolve();
+    let result: unknown;
+    try {
+      result = handler(this.handle);
+    } catch (error) {
+      this.#failed(error);
+      return Promise.resolve();
+    }
+    if (!isThenable(result)) return Promise.resolve();
+    this.#hold();
+    return Promise.resolve(result).then(this.#release, this.#releaseAfterFailure);
+  }
+
+  /** Adds a handler for text messages. */
+  onText(handler: TextHandler<Data>): this {
+    return this.#add(TEXT, handler);
+  }
+
+  /** Adds a handler for binary messages. */
+  onBinary(handler: BinaryHandler<Data>): this {
+    return this.#add(BINARY, handler);
+  }
+
+  /**
+   * Adds a handler for the end of the connection. It runs exactly once per connection, after
+   * every message handler, however the connection ended (a close from either side, a protocol
+   * error, an abrupt disconnect, a server shutdown). Added after the connection was over, it
+   * runs at once (asynchronously) with the same event.
+   */
+  onClose(handler: CloseHandler<Data>): this {
+    this.#add(CLOSE, handler);
+    if (this.#closeStarted) this.#deliver(CLOSE, handler);
+    return this;
+  }
+
+  /**
+   * Adds a handler for this connection's errors (see {@link ErrorHandler}). Handler failures are
+   * also reported to the server's `onError`.
+   */
+  onError(handler: ErrorHandler<Data>): this {
+    return this.#add(ERROR, handler);
+  }
+
+  /** Adds a handler for pings from the peer (the engine has already answered them). */
+  onPing(handler: ControlHandler<Data>): this {
+    return this.#add(PING, handler);
+  }
+
+  /** Adds a handler for pongs from the peer (answers to `handle.ping()`, or heartbeats). */
+  onPong(handler: ControlHandler<Data>): this {
+    return this.#add(PONG, handler);
+  }
+
+  /** @internal Server shutdown: stop delivering messages and let the close handshake run. */
+  [BEGIN_SHUTDOWN](): void {
+    this.#stopMessages();
+  }
+
+  /** @internal Resolves once the close handlers have run. */
+  get [FINISHED](): Promise<void> {
+    return this.#finished;
+  }
+
+  #add(kind: number, handler: unknown): this {
+    if (typeof handler !== "function") throw new TypeError("a handler must be a function");
+    const lists = this.#handlers;
+    lists[kind] = [...lists[kind]!, handler as AnyHandler];
+    return this;
+  }
+
+  #runSetup(request: UpgradeRequest): void {
+    let result: unknown;
+    try {
+      result = this.#context.setup(this, this.handle, request);
+    } catch (error) {
+      this.#setupFailed(error);
+      return;
+    }
+    Promise.resolve(result).then(
+      () => this.#setupDone(),
+      (error: unknown) => this.#setupFailed(error),
+    );
+  }
+
+  #setupDone(): void {
+    // Only now is the connection a client: a broadcast must not reach a peer that middleware
+    // is still authenticating.
+    if (!this.#closing && this.#engine.readyState === ReadyState.OPEN) this.#context.hub.addClient(this.handle);
+    this.#settingUp = false;
+    this.#release();
+  }
+
+  #setupFailed(error: unknown): void {
+    this.#failed(error);
+    // A half-configured connection would misbehave: close it with 1011 (internal error).
+    void this.handle.close(1011, "internal error").catch(noop);
+    this.#stopMessages();
+    this.#settingUp = false;
+    this.#release();
+  }
+
+  /** An event from the engine, or a late close handler: run it now or queue it. */
+  #deliver(kind: number, payload: unknown): void {
+    if (this.#closing && kind < ERROR) return; // messages after close() are not delivered
+    if (this.#holds === 0 && this.#kind === NONE && this.#head === this.#queue.length) {
+      this.#begin(kind, payload);
+      this.#pump();
+    } else {
+      this.#queue.push(kind, payload);
+      if (kind < ERROR) this.#queuedBytes += (payload as Buffer).byteLength;
+      this.#updateFlow();
+    }
+  }
+
+  #begin(kind: number, payload: unknown): void {
+    switch (kind) {
+      case TEXT:
+        this.#event = { data: (payload as Buffer).toString("utf8") };
+        break;
+      case BINARY:
+        this.#event = { data: payload };
+        break;
+      case CLOSE:
+        if (typeof payload === "function") {
+          // A close handler added after the close was dispatched: run only that one.
+          this.#kind = CLOSE;
+          this.#event = this.#closeEvent;
+          this.#running = [payload as AnyHandler];
+          this.#index = 0;
+          return;
+        }
+        this.#closeStarted = true;
+        this.#event = payload;
+        break;
+      default:
+        this.#event = payload;
+    }
+    this.#kind = kind;
+    this.#running = this.#handlers[kind]!;
+    this.#index = 0;
+  }
+
+  /** Runs handlers until one returns a pending promise or nothing is left. */
+  #pump(): void {
+    while (this.#holds === 0) {
+      if (this.#kind === NONE) {
+        const queue = this.#queue;
+        if (this.#head === queue.length) {
+          queue.length = 0;
+          this.#head = 0;
+          break;
+        }
+        const kind = queue[this.#head] as number;
+        const payload = queue[this.#head + 1];
+        queue[this.#head] = queue[this.#head + 1] = undefined;
+        this.#head += 2;
+        if (kind < ERROR) this.#queuedBytes -= (payload as Buffer).byteLength;
+        if (this.#closing && kind < ERROR) continue;
+        this.#begin(kind, payload);
+        continue;
+      }
+      if (this.#index === this.#running.length) {
+        this.#endEvent();
+        continue;
+      }
+      this.#call(this.#running[this.#index++]!);
+    }
+    this.#updateFlow();
+  }
+
+  /** Pauses or resumes the engine's reading (see the module comment). */
+  #updateFlow(): void {
+    const engine = this.#engine;
+    const pause =
+      !this.#closing &&
+      (this.#settingUp ||
+        this.#queuedBytes >= QUEUE_PAUSE_BYTES ||
+        this.#queue.length - this.#head >= 2 * QUEUE_PAUSE_EVENTS);
+    if (pause === engine.isPaused) return;
+    // resume() may deliver queued chunks synchronously, re-entering #deliver: fine, every
+    // path there ends in this method, which then sees the new queue.
+    if (pause) engine.pause();
+    else engine.resume();
+  }
+
+  #call(handler: AnyHandler): void {
+    let result: unknown;
+    try {
+      result = (handler as (event: unknown, handle: Handle<Data>) => unknown)(this.#event, this.handle);
+    } catch (error) {
+      this.#handlerFailed(error);
+      return;
+    }
+    if (!isThenable(result)) return;
+    this.#hold();
+    result.then(this.#release, this.#releaseAfterFailure);
+  }
+
+  /** An error handler that fails goes to the server level only (no loop through itself). */
+  #handlerFailed(error: unknown): void {
+    if (this.#kind === ERROR) this.#context.report(toError(error), this.handle, true);
+    else this.#failed(error);
+  }
+
+  #endEvent(): void {
+    const kind = this.#kind;
+    this.#kind = NONE;
+    this.#event = undefined;
+    this.#running = EMPTY;
+    if (kind === CLOSE && !this.#closeDispatched) {
+      this.#closeDispatched = true;
+      this.#resolveFinished();
+    }
+  }
+
+  #hold(): void {
+    this.#holds++;
+  }
+
+  readonly #release = (): void => {
+    this.#holds--;
+    this.#pump();
+  };
+
+  readonly #releaseAfterFailure = (error: unknown): void => {
+    this.#handlerFailed(error);
+    this.#release();
+  };
+
+  #stopMessages(): void {
+    if (this.#closing) return;
+    // Read again even during the setup or behind a full queue: the peer's Close frame must
+    // arrive, or the closing handshake would wait for its timeout.
+    this.#closing = true;
+    this.#updateFlow();
+  }
+
+  /** A handler threw or rejected: tell the connection's error handlers, then the server. */
+  #failed(value: unknown): void {
+    const error = toError(value);
+    const handlers = this.#handlers[ERROR]!;
+    for (const handler of handlers) {
+      try {
+        const result = (handler as ErrorHandler<Data>)(error, this.handle);
+        if (isThenable(result)) result.then(undefined, (e: unknown) => this.#context.report(toError(e), this.handle, true));
+      } catch (nested) {
+        this.#context.report(toError(nested), this.handle, true);
+      }
+    }
+    this.#context.report(error, this.handle, handlers.length > 0);
+  }
+}
+
+const EMPTY: readonly AnyHandler[] = [];
+
+function noop(): void {
+  // A close(1011) after a failed setup can only fail if the connection is already gone.
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === "object" || typeof value === "function") &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
+}
+
+/** Handlers may throw anything; error handlers receive an `Error`. @internal */
+export function toError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  return new WyndError("ERR_HANDLER_THREW", `a handler threw a non-Error value: ${String(value)}`, { cause: value });
+}

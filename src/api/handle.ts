@@ -1,0 +1,271 @@
+/**
+ * The handle: what a handler uses to talk to its peer (send, ping, close), to learn about it (id,
+ * address, upgrade request, per-connection data) and to reach others (broadcast, rooms).
+ *
+ * Sends return a promise so that `await handle.sendText(…)` applies backpressure naturally: it
+ * resolves at once while the outbound buffer is below the engine's `highWaterMarkBytes`, and
+ * waits for the engine's `drain` above it. On the fast path every call returns the same resolved
+ * promise: sending allocates nothing beyond the frame itself.
+ *
+ * @module
+ */
+
+import { ConnectionClosedError, WyndError } from "../errors.js";
+import type { UpgradeRequest } from "../protocol/handshake.js";
+import type { PreparedMessage } from "../protocol/prepared-message.js";
+import { ReadyState } from "../protocol/protocol.js";
+import type { WebSocketConnection } from "../transport/connection.js";
+import type { DefaultData } from "./events.js";
+import { broadcastTo, Room, SEND_PREPARED, type BroadcastOptions, type Hub } from "./rooms.js";
+
+/** The one promise every send below the backpressure limit returns (see the module comment). */
+const RESOLVED: Promise<void> = Promise.resolve();
+
+function ignore(): void {
+  // Marks a promise as handled: see handledRejection().
+}
+
+/**
+ * A rejected promise that does not count as an unhandled rejection. A caller that awaits it gets
+ * the error; a caller that fires and forgets (`handle.sendText(x)` in a loop) does not crash the
+ * process when one peer has gone away — under Node's default `--unhandled-rejections=throw`, an
+ * ordinary rejected promise nobody awaits would.
+ */
+function handledRejection(error: Error): Promise<never> {
+  const promise = Promise.reject(error);
+  promise.catch(ignore);
+  return promise;
+}
+
+/** What a `Handle` is built from. @internal */
+export interface HandleInit<Data> {
+  readonly engine: WebSocketConnection;
+  readonly request: UpgradeRequest;
+  readonly hub: Hub<Data>;
+  readonly data: Data;
+  /** Called when the application starts the closing handshake (see `Connection`). */
+  readonly onCloseRequested: () => void;
+}
+
+/**
+ * One connection, from a handler's point of view. The same object is passed to every handler of
+ * the connection, so it may be used as a key (`Map<Handle, …>`) or compared with `===`.
+ */
+export class Handle<Data = DefaultData> {
+  /** The connection's id: a process-unique integer, increasing (the engine connection's id). */
+  readonly id: number;
+  /** The peer's IP address, captured when the connection opened ("" if the socket had none). */
+  readonly remoteAddress: string;
+  /** The path of the upgrade request (without the query), e.g. `"/chat"`. */
+  readonly path: string;
+  /** The negotiated subprotocol (see the `selectProtocol` option), "" for none. */
+  readonly protocol: string;
+  /**
+   * Per-connection application state, typed by `Wynd<Data>`. Starts as the `createData` option's
+   * result (or `{}`); handlers and middleware may change its fields or replace it.
+   */
+  data: Data;
+
+  readonly #engine: WebSocketConnection;
+  readonly #request: UpgradeRequest;
+  readonly #hub: Hub<Data>;
+  readonly #onCloseRequested: () => void;
+  #query: URLSearchParams | undefined;
+  #headers: Readonly<Record<string, string>> | undefined;
+  // One pending promise shared by every send that waits for the same drain.
+  #drain: Promise<void> | undefined;
+  #drainResolve: (() => void) | undefined;
+  #drainReject: ((error: Error) => void) | undefined;
+  #closed: Promise<void> | undefined;
+  #closeCode: number | undefined;
+
+  /** @internal Handles are created by `Wynd` for each accepted connection. */
+  constructor(init: HandleInit<Data>) {
+    const engine = init.engine;
+    this.#engine = engine;
+    this.#request = init.request;
+    this.#hub = init.hub;
+    this.#onCloseRequested = init.onCloseRequested;
+    this.id = engine.id;
+    this.remoteAddress = engine.remoteAddress ?? "";
+    this.path = init.request.path;
+    this.protocol = engine.protocol;
+    this.data = init.data;
+    engine.on("drain", () => this.#settleDrain(undefined));
+    engine.on("close", (code) => {
+      this.#closeCode = code;
+      if (this.#drain !== undefined) {
+        this.#settleDrain(new ConnectionClosedError("the connection closed before the message was written", code));
+      }
+    });
+  }
+
+  /** The query string of the upgrade request, parsed (empty when there was none). */
+  get query(): URLSearchParams {
+    return (this.#query ??= new URLSearchParams(this.#request.query));
+  }
+
+  /**
+   * The headers of the upgrade request: names lower-cased, repeated headers joined with ", "
+   * (as `IncomingMessage.headers` does).
+   */
+  get headers(): Readonly<Record<string, string>> {
+    if (this.#headers === undefined) {
+      const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+      for (const [name, value] of this.#request.headers.entries) {
+        const key = name.toLowerCase();
+        const previous = headers[key];
+        headers[key] = previous === undefined ? value : `${previous}, ${value}`;
+      }
+      this.#headers = Object.freeze(headers);
+    }
+    return this.#headers;
+  }
+
+  /** `ReadyState.OPEN`, `CLOSING` (a Close frame was sent or received) or `CLOSED`. */
+  get state(): ReadyState {
+    return this.#engine.readyState;
+  }
+
+  /** Bytes queued for this peer but not yet handed to the kernel. */
+  get bufferedAmount(): number {
+    return this.#engine.bufferedAmount;
+  }
+
+  /**
+   * Sends a text message. Resolves at once when it was queued below the backpressure limit,
+   * after the next drain otherwise. Rejects with `ConnectionClosedError` when the connection is
+   * not open (or closes before a waited-for drain), and with a `WyndError` `ERR_MESSAGE_DROPPED`
+   * when the `"drop"` backpressure policy discarded it. Throws TypeError for a non-string.
+   */
+  sendText(text: string): Promise<void> {
+    if (typeof text !== "string") throw new TypeError("sendText takes a string");
+    const engine = this.#engine;
+    if (engine.readyState !== ReadyState.OPEN) return this.#notOpen();
+    const dropped = engine.droppedMessages;
+    if (engine.sendText(text)) return RESOLVED;
+    return this.#afterRefusal(dropped);
+  }
+
+  /** Sends a binary message; resolves and rejects as {@link sendText}. */
+  sendBinary(data: Uint8Array): Promise<void> {
+    if (!(data instanceof Uint8Array)) throw new TypeError("sendBinary takes a Uint8Array");
+    const engine = this.#engine;
+    if (engine.readyState !== ReadyState.OPEN) return this.#notOpen();
+    const dropped = engine.droppedMessages;
+    if (engine.sendBinary(data)) return RESOLVED;
+    return this.#afterRefusal(dropped);
+  }
+
+  /**
+   * Sends a ping with up to 125 bytes of payload (the engine throws RangeError beyond). The
+   * peer's pong arrives at `onPong`. Resolves and rejects as {@link sendText}.
+   */
+  ping(data: Uint8Array | string = EMPTY): Promise<void> {
+    const engine = this.#engine;
+    if (engine.readyState !== ReadyState.OPEN) return this.#notOpen();
+    if (engine.ping(data)) return RESOLVED;
+    return this.#afterRefusal(engine.droppedMessages);
+  }
+
+  /**
+   * Starts the closing handshake with `code` (default 1000, normal closure) and `reason` (at
+   * most 123 UTF-8 bytes), and resolves once the connection is closed (the peer answered, or
+   * `closeTimeoutMs` passed and the socket was destroyed). No message handler runs after it is
+   * called; `onClose` handlers still run. Calling it again, or on a closed connection, resolves
+   * when the connection is closed. Rejects with RangeError for a code that may not be sent
+   * (1005, 1006, 1015, below 1000...) or a reason that is too long.
+   */
+  close(code = 1000, reason = ""): Promise<void> {
+    const engine = this.#engine;
+    if (engine.readyState === ReadyState.OPEN) {
+      try {
+        engine.close(code, reason);
+      } catch (error) {
+        return handledRejection(error as Error);
+      }
+      this.#onCloseRequested();
+    }
+    return (this.#closed ??= engine.closed().then(ignore));
+  }
+
+  /** Joins room `room` (any string). Joining a room twice, or after the close, does nothing. */
+  join(room: string): this {
+    if (typeof room !== "string") throw new TypeError("a room name is a string");
+    // A closed connection has already left every room: joining now would leave a ghost member.
+    if (this.#engine.readyState !== ReadyState.CLOSED) this.#hub.join(room, this);
+    return this;
+  }
+
+  /** Leaves room `room`; a room is deleted when its last member leaves. */
+  leave(room: string): this {
+    this.#hub.leave(room, this);
+    return this;
+  }
+
+  /** The rooms this connection is in, in the order it joined them. */
+  get rooms(): string[] {
+    return this.#hub.roomsOf(this);
+  }
+
+  /** Room `room` as seen from this connection: its `broadcast` skips this handle by default. */
+  to(room: string): Room<Data> {
+    return new Room(this.#hub, room, this);
+  }
+
+  /**
+   * Sends `data` (a string as text, bytes as binary) to every client but this one (unless
+   * `options.includeSelf`), framed once, without waiting for any of them. Returns how many
+   * clients it was queued for.
+   */
+  broadcast(data: string | Uint8Array, options: BroadcastOptions<Data> = {}): number {
+    const self = options.includeSelf === true ? undefined : this;
+    return broadcastTo(this.#hub.clientSet, data, options.except, self);
+  }
+
+  /** @internal The broadcast path: queue the shared frame bytes, never wait. */
+  [SEND_PREPARED](message: PreparedMessage): boolean {
+    const engine = this.#engine;
+    if (engine.readyState !== ReadyState.OPEN) return false;
+    const dropped = engine.droppedMessages;
+    engine.sendPrepared(message);
+    // The engine answers false both for "queued, above the high-water mark" and for "not
+    // queued"; only the latter (dropped, or closed by the overflow policy) is a miss.
+    return engine.droppedMessages === dropped && engine.readyState === ReadyState.OPEN;
+  }
+
+  #notOpen(): Promise<never> {
+    return handledRejection(new ConnectionClosedError("the connection is not open", this.#closeCode));
+  }
+
+  /** The engine did not accept the frame below the high-water mark: find out why. */
+  #afterRefusal(droppedBefore: number): Promise<void> {
+    const engine = this.#engine;
+    // The "close" policy terminated a peer that does not read.
+    if (engine.readyState !== ReadyState.OPEN) return this.#notOpen();
+    if (engine.droppedMessages !== droppedBefore) {
+      return handledRejection(
+        new WyndError("ERR_MESSAGE_DROPPED", "the message was dropped: the peer's outbound buffer is full"),
+      );
+    }
+    if (this.#drain === undefined) {
+      this.#drain = new Promise<void>((resolve, reject) => {
+        this.#drainResolve = resolve;
+        this.#drainReject = reject;
+      });
+      this.#drain.catch(ignore);
+    }
+    return this.#drain;
+  }
+
+  #settleDrain(error: Error | undefined): void {
+    if (this.#drain === undefined) return;
+    const resolve = this.#drainResolve!;
+    const reject = this.#drainReject!;
+    this.#drain = this.#drainResolve = this.#drainReject = undefined;
+    if (error === undefined) resolve();
+    else reject(error);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
