@@ -297,7 +297,16 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     });
     this.#connections.add(connection);
     connection.once("close", () => this.#connections.delete(connection));
-    this.emit("connection", connection, request);
+    try {
+      this.emit("connection", connection, request);
+    } catch (error) {
+      // A throwing listener must neither become an unhandled rejection (this method is async)
+      // nor leave an open connection that nobody serves: it is closed with 1011 and reported.
+      connection.close(1011, "");
+      const reported = error instanceof Error ? error : new Error(String(error));
+      if (this.listenerCount("error") > 0) this.emit("error", reported);
+      else console.error("wynd: a 'connection' listener threw:", reported);
+    }
     connection.start();
   }
 

@@ -470,3 +470,24 @@ test("the connection event gives the upgrade request", T, async (t) => {
   client.close();
   await client.closed();
 });
+
+test("a 'connection' listener that throws closes that connection with 1011, is reported on 'error', and the server keeps serving", T, async (t) => {
+  const { server, url } = await startServer(t);
+  const errors = record<[Error]>(server, "error");
+  let calls = 0;
+  server.on("connection", (connection: WebSocketConnection) => {
+    if (++calls === 1) throw new Error("listener bug");
+    connection.on("message", (data: Buffer, isBinary: boolean) => connection.sendMessage(data, isBinary));
+  });
+  const first = await connect(url);
+  assert.deepEqual(await first.closed(), { code: 1011, reason: "", wasClean: true });
+  assert.equal(errors.length, 1);
+  assert.equal(errors[0]![0].message, "listener bug");
+
+  const second = await connect(url);
+  const echoed = once(second, "message");
+  second.sendText("still serving");
+  assert.equal(String((await echoed)[0]), "still serving");
+  second.close();
+  await second.closed();
+});
