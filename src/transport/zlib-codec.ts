@@ -1,0 +1,257 @@
+/**
+ * node:zlib for permessage-deflate: one raw deflate or inflate stream run one message at a time
+ * ({@link ZlibCodec}), a process-wide bound on the zlib operations in flight ({@link ZlibLimiter}),
+ * and pools of reset streams shared by connections that keep no context between messages.
+ *
+ * Why pools: a raw deflate stream with a 32 KiB window and memLevel 8 holds about 256 KiB of
+ * native memory, an inflate stream about 44 KiB. A connection that negotiated no context
+ * takeover needs none of it between messages, so it borrows a stream for one message and gives
+ * it back reset; the pool never holds more than the limiter lets run at once.
+ *
+ * @module
+ */
+
+import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from "node:zlib";
+
+/** RFC 7692 §7.2.1: the empty stored block a sync flush ends with, removed from each message. */
+export const DEFLATE_TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+/** Default of the `concurrency` option: zlib operations in flight at once across the process. */
+export const DEFAULT_ZLIB_CONCURRENCY = 10;
+
+/**
+ * Runs tasks with at most `limit` in flight; the others wait in arrival order. A task calls
+ * {@link ZlibLimiter.release} exactly once when its zlib work is over.
+ */
+export class ZlibLimiter {
+  readonly limit: number;
+  #active = 0;
+  #waiting: Array<() => void> = [];
+  #head = 0;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  /** Tasks running now. */
+  get active(): number {
+    return this.#active;
+  }
+
+  /** Tasks waiting for a slot. */
+  get waiting(): number {
+    return this.#waiting.length - this.#head;
+  }
+
+  /** Runs `task` now if a slot is free, else when one is. */
+  run(task: () => void): void {
+    if (this.#active < this.limit) {
+      this.#active++;
+      task();
+    } else {
+      this.#waiting.push(task);
+    }
+  }
+
+  /** A task finished: the next waiting one takes its slot. */
+  release(): void {
+    if (this.#head < this.#waiting.length) {
+      const next = this.#waiting[this.#head]!;
+      this.#waiting[this.#head++] = NOOP;
+      if (this.#head === this.#waiting.length) {
+        this.#waiting = [];
+        this.#head = 0;
+      }
+      next();
+    } else {
+      this.#active--;
+    }
+  }
+}
+
+function NOOP(): void {}
+
+const limiters = new Map<number, ZlibLimiter>();
+
+/** The process-wide limiter for `concurrency`: everything configured alike shares one. */
+export function limiterFor(concurrency: number): ZlibLimiter {
+  let limiter = limiters.get(concurrency);
+  if (limiter === undefined) limiters.set(concurrency, (limiter = new ZlibLimiter(concurrency)));
+  return limiter;
+}
+
+/** How a deflate stream is configured (also the key of its pool). */
+export interface DeflateConfig {
+  readonly level: number;
+  readonly memLevel: number;
+  readonly windowBits: number;
+}
+
+/** Called once per {@link ZlibCodec.run}: the output, or why there is none. */
+export type CodecCallback = (error: Error | undefined, output: Buffer | undefined) => void;
+
+/** The error of an inflated message over its limit (the connection closes with 1009). */
+export class InflateLimitError extends Error {
+  constructor(limit: number) {
+    super(`the message inflates to more than ${limit} bytes`);
+  }
+}
+
+/**
+ * One raw deflate or inflate stream processing one message at a time: the input, then (inflate)
+ * the trailer, then a sync flush; the output is collected until the flush completes. An
+ * inflation stops as soon as its output passes `limit`: the stream is closed, nothing more is
+ * produced, and no more than `limit` bytes are ever held.
+ */
+export class ZlibCodec {
+  readonly #stream: DeflateRaw | InflateRaw;
+  readonly #inflate: boolean;
+  #chunks: Buffer[] = [];
+  #bytes = 0;
+  #limit = Infinity;
+  #callback: CodecCallback | undefined;
+  /** The stream cannot be used again (an error, the limit, or the end of a final block). */
+  #broken = false;
+
+  constructor(inflate: boolean, options: { windowBits: number; level?: number; memLevel?: number }) {
+    this.#inflate = inflate;
+    this.#stream = inflate
+      ? createInflateRaw({ windowBits: options.windowBits })
+      : createDeflateRaw({ windowBits: options.windowBits, level: options.level ?? -1, memLevel: options.memLevel ?? 8 });
+    this.#stream.on("data", (chunk: Buffer) => this.#onData(chunk));
+    this.#stream.on("error", (error: Error) => this.#finish(error));
+    // A final block (BFINAL) ends the stream: its output is complete, the stream is spent.
+    this.#stream.on("end", () => {
+      this.#broken = true;
+    });
+  }
+
+  /** Whether the codec can no longer be used (it is closed). */
+  get broken(): boolean {
+    return this.#broken;
+  }
+
+  /** Whether a message is being processed. */
+  get busy(): boolean {
+    return this.#callback !== undefined;
+  }
+
+  /**
+   * Processes one message. `callback` is called once, asynchronously: with the whole output
+   * (deflate: the trailer removed), or with an error ({@link InflateLimitError} past `limit`).
+   */
+  run(input: Buffer, limit: number, callback: CodecCallback): void {
+    this.#chunks = [];
+    this.#bytes = 0;
+    this.#limit = limit;
+    this.#callback = callback;
+    const stream = this.#stream;
+    stream.write(input);
+    // RFC 7692 §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload
+    // of the message" before decompressing.
+    if (this.#inflate) stream.write(DEFLATE_TRAILER);
+    stream.flush(constants.Z_SYNC_FLUSH, () => this.#flushed());
+  }
+
+  /** Forgets the context (the LZ77 window): the next message starts afresh. */
+  reset(): void {
+    if (!this.#broken) this.#stream.reset();
+  }
+
+  /** Frees the native memory now. */
+  close(): void {
+    this.#broken = true;
+    this.#callback = undefined;
+    this.#chunks = [];
+    this.#stream.close();
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#callback === undefined) return;
+    const bytes = this.#bytes + chunk.length;
+    if (bytes > this.#limit) {
+      // Stop at once: the rest is never inflated, and what was inflated is dropped.
+      this.#finish(new InflateLimitError(this.#limit));
+      return;
+    }
+    this.#bytes = bytes;
+    this.#chunks.push(chunk);
+  }
+
+  #flushed(): void {
+    const callback = this.#callback;
+    if (callback === undefined) return;
+    this.#callback = undefined;
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    let output = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#bytes);
+    if (!this.#inflate) {
+      // RFC 7692 §7.2.1: "Remove 4 octets (that are 0x00 0x00 0xff 0xff) from the tail end".
+      const end = output.length - 4;
+      if (end < 0 || output.readUInt32BE(end) !== 0x0000ffff) {
+        this.close();
+        callback(new Error("zlib did not end the message with a sync flush"), undefined);
+        return;
+      }
+      output = output.subarray(0, end);
+    }
+    callback(undefined, output);
+  }
+
+  #finish(error: Error): void {
+    const callback = this.#callback;
+    this.close();
+    callback?.(error, undefined);
+  }
+}
+
+/** Idle, reset codecs by configuration key, shared by connections without context takeover. */
+const pools = new Map<string, ZlibCodec[]>();
+
+function poolKey(inflate: boolean, config: { windowBits: number; level?: number; memLevel?: number }): string {
+  return inflate ? `i${config.windowBits}` : `d${config.windowBits}:${config.level}:${config.memLevel}`;
+}
+
+/** A reset codec of this configuration: from the pool, or new. Give it back with {@link releaseCodec}. */
+export function borrowCodec(inflate: boolean, config: { windowBits: number; level?: number; memLevel?: number }): ZlibCodec {
+  const pool = pools.get(poolKey(inflate, config));
+  return pool?.pop() ?? new ZlibCodec(inflate, config);
+}
+
+/**
+ * Returns a borrowed codec, reset, to its pool — or closes it when it is broken or the pool
+ * already holds `max` (the limiter's bound, so idle pools stay small).
+ */
+export function releaseCodec(
+  codec: ZlibCodec,
+  inflate: boolean,
+  config: { windowBits: number; level?: number; memLevel?: number },
+  max: number,
+): void {
+  if (codec.broken) {
+    codec.close();
+    return;
+  }
+  const key = poolKey(inflate, config);
+  let pool = pools.get(key);
+  if (pool === undefined) pools.set(key, (pool = []));
+  if (pool.length >= max) {
+    codec.close();
+    return;
+  }
+  codec.reset();
+  pool.push(codec);
+}
+
+/** Codecs idle in the pools (for diagnostics and tests). */
+export function pooledCodecs(): number {
+  let count = 0;
+  for (const pool of pools.values()) count += pool.length;
+  return count;
+}
+
+/** Closes every pooled codec (their native memory is freed now rather than at exit). */
+export function drainCodecPools(): void {
+  for (const pool of pools.values()) for (const codec of pool) codec.close();
+  pools.clear();
+}
