@@ -108,6 +108,8 @@ export class ZlibCodec {
   readonly #inflate: boolean;
   #chunks: Buffer[] = [];
   #bytes = 0;
+  /** Bytes zlib produced for the current (or last) message, even past the limit (diagnostics). */
+  #produced = 0;
   #limit = Infinity;
   #callback: CodecCallback | undefined;
   /** The stream cannot be used again (an error, the limit, or the end of a final block). */
@@ -131,6 +133,14 @@ export class ZlibCodec {
     return this.#broken;
   }
 
+  /**
+   * Bytes zlib produced for the current or last message, counting any produced after a limit
+   * stopped it: shows how far past the limit an inflation went (one zlib chunk at most).
+   */
+  get producedBytes(): number {
+    return this.#produced;
+  }
+
   /** Whether a message is being processed. */
   get busy(): boolean {
     return this.#callback !== undefined;
@@ -143,6 +153,7 @@ export class ZlibCodec {
   run(input: Buffer, limit: number, callback: CodecCallback): void {
     this.#chunks = [];
     this.#bytes = 0;
+    this.#produced = 0;
     this.#limit = limit;
     this.#callback = callback;
     const stream = this.#stream;
@@ -167,6 +178,7 @@ export class ZlibCodec {
   }
 
   #onData(chunk: Buffer): void {
+    this.#produced += chunk.length;
     if (this.#callback === undefined) return;
     const bytes = this.#bytes + chunk.length;
     if (bytes > this.#limit) {
