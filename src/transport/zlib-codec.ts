@@ -16,6 +16,12 @@ import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type In
 /** RFC 7692 §7.2.1: the empty stored block a sync flush ends with, removed from each message. */
 export const DEFLATE_TRAILER = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
+/** The compressed payload of an empty message (RFC 7692 §7.2.3.6). */
+const EMPTY_MESSAGE = Buffer.from([0x00]);
+
+/** Compressed messages up to this size are inflated with their trailer in one write. */
+const CONCAT_MAX_BYTES = 64 * 1024;
+
 /** Default of the `concurrency` option: zlib operations in flight at once across the process. */
 export const DEFAULT_ZLIB_CONCURRENCY = 10;
 
@@ -117,9 +123,12 @@ export class ZlibCodec {
 
   constructor(inflate: boolean, options: { windowBits: number; level?: number; memLevel?: number }) {
     this.#inflate = inflate;
+    // Every write is sync-flushed (RFC 7692 §7.2.1), so a message is one write and, usually, one
+    // trip to the thread pool: write() + flush() would be two (three with the trailer).
+    const flush = constants.Z_SYNC_FLUSH;
     this.#stream = inflate
-      ? createInflateRaw({ windowBits: options.windowBits })
-      : createDeflateRaw({ windowBits: options.windowBits, level: options.level ?? -1, memLevel: options.memLevel ?? 8 });
+      ? createInflateRaw({ windowBits: options.windowBits, flush })
+      : createDeflateRaw({ windowBits: options.windowBits, level: options.level ?? -1, memLevel: options.memLevel ?? 8, flush });
     this.#stream.on("data", (chunk: Buffer) => this.#onData(chunk));
     this.#stream.on("error", (error: Error) => this.#finish(error));
     // A final block (BFINAL) ends the stream: its output is complete, the stream is spent.
@@ -157,12 +166,20 @@ export class ZlibCodec {
     this.#limit = limit;
     this.#callback = callback;
     const stream = this.#stream;
-    stream.write(input);
-    // RFC 7692 §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload
-    // of the message" before decompressing.
-    if (this.#inflate) stream.write(DEFLATE_TRAILER);
-    stream.flush(constants.Z_SYNC_FLUSH, () => this.#flushed());
+    if (!this.#inflate) {
+      stream.write(input, this.#written);
+    } else if (input.length <= CONCAT_MAX_BYTES) {
+      // RFC 7692 §7.2.2: "Append 4 octets of 0x00 0x00 0xff 0xff to the tail end of the payload
+      // of the message" before decompressing. Copying a small message costs less than a write.
+      stream.write(Buffer.concat([input, DEFLATE_TRAILER], input.length + 4), this.#written);
+    } else {
+      stream.write(input);
+      stream.write(DEFLATE_TRAILER, this.#written);
+    }
   }
+
+  /** The write callback of every message (made once): all its output has been emitted. */
+  readonly #written = (): void => this.#flushed();
 
   /** Forgets the context (the LZ77 window): the next message starts afresh. */
   reset(): void {
@@ -198,6 +215,13 @@ export class ZlibCodec {
     this.#chunks = [];
     let output = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#bytes);
     if (!this.#inflate) {
+      // An empty message after another one: zlib has nothing to flush and writes nothing. Its
+      // payload is then an empty stored block without LEN/NLEN (RFC 7692 §7.2.3.6: 0x00), which
+      // the receiver completes with the trailer.
+      if (output.length === 0) {
+        callback(undefined, EMPTY_MESSAGE);
+        return;
+      }
       // RFC 7692 §7.2.1: "Remove 4 octets (that are 0x00 0x00 0xff 0xff) from the tail end".
       const end = output.length - 4;
       if (end < 0 || output.readUInt32BE(end) !== 0x0000ffff) {

@@ -42,6 +42,18 @@ describe("ZlibCodec", () => {
     codec.close();
   });
 
+  it("compresses an empty message after others (nothing left to flush) to 0x00, which inflates to nothing", async () => {
+    const deflater = new ZlibCodec(false, { windowBits: 15 });
+    const inflater = new ZlibCodec(true, { windowBits: 15 });
+    for (const message of [Buffer.from("abc".repeat(50)), Buffer.alloc(0), Buffer.alloc(0), Buffer.from("end")]) {
+      const payload = await run(deflater, message);
+      if (message.length === 0) assert.deepEqual([...payload], [0x00]);
+      assert.ok((await run(inflater, payload)).equals(message));
+    }
+    deflater.close();
+    inflater.close();
+  });
+
   it("inflates messages node:zlib compressed, at every size and window", async () => {
     for (const windowBits of [8, 9, 12, 15]) {
       const codec = new ZlibCodec(true, { windowBits });
