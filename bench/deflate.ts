@@ -51,6 +51,8 @@ interface LoadParams {
 
 interface LoadResult {
   readonly messages: number;
+  /** Every echo received, warm-up included (for the server's CPU time per message). */
+  readonly totalMessages: number;
   readonly seconds: number;
   readonly bytesSent: number;
   readonly bytesReceived: number;
@@ -112,9 +114,11 @@ async function runLoad(params: LoadParams): Promise<LoadResult> {
   let running = true;
   let measuring = false;
   let messages = 0;
+  let totalMessages = 0;
   let sent = 0;
   for (const ws of clients) {
     ws.on("message", () => {
+      totalMessages++;
       if (measuring) messages++;
       if (running) ws.send(payloads[sent++ & 1023]!);
     });
@@ -132,7 +136,7 @@ async function runLoad(params: LoadParams): Promise<LoadResult> {
   running = false;
   const extensions = clients[0]?.extensions ?? "";
   for (const ws of clients) ws.terminate();
-  return { messages, seconds, bytesSent: sent1! - sent0!, bytesReceived: received1! - received0!, extensions };
+  return { messages, totalMessages, seconds, bytesSent: sent1! - sent0!, bytesReceived: received1! - received0!, extensions };
 }
 
 interface ServerHandle {
@@ -247,7 +251,7 @@ async function main(): Promise<void> {
     process.send?.(result, undefined, {}, () => process.exit(0));
     return;
   }
-  const rows: string[][] = [["server", "extension", "msg/s", "wire B/msg (c→s)", "wire B/msg (s→c)", "RSS 0 conns", `RSS +${values.idle} idle`, "KiB/conn idle", "KiB/conn after 1 msg"]];
+  const rows: string[][] = [["server", "extension", "msg/s", "server CPU µs/msg", "wire B/msg (c→s)", "wire B/msg (s→c)", "RSS 0 conns", `RSS +${values.idle} idle`, "KiB/conn idle", "KiB/conn after 1 msg"]];
   const results: Array<Record<string, unknown>> = [];
   for (const label of values.servers.split(",")) {
     // "<server>+nct": the client offers no context takeover both ways (the server then holds no
@@ -257,6 +261,7 @@ async function main(): Promise<void> {
     const server = await startServer(name);
     try {
       const memory = await measureMemory(server, deflate, Number(values.idle));
+      const cpuBefore = await server.stats(false);
       const load = await runLoadProcess({
         port: server.port,
         deflate,
@@ -266,12 +271,14 @@ async function main(): Promise<void> {
         warmupMs: Number(values.warmup),
         durationMs: Number(values.duration),
       });
+      const cpuAfter = await server.stats(false);
       const n = Number(values.idle);
       const perConn = (a: ServerStats, b: ServerStats) => ((b.rss - a.rss) / n / 1024).toFixed(1);
       const result = {
         server: label,
         extensions: load.extensions,
         messagesPerSecond: load.messages / load.seconds,
+        serverCpuMicrosPerMessage: (cpuAfter.cpuMicros - cpuBefore.cpuMicros) / load.totalMessages,
         wireBytesPerMessageClientToServer: load.bytesSent / load.messages,
         wireBytesPerMessageServerToClient: load.bytesReceived / load.messages,
         rssBaseline: memory.baseline.rss,
@@ -285,6 +292,7 @@ async function main(): Promise<void> {
         label,
         load.extensions === "" ? "-" : load.extensions,
         count(result.messagesPerSecond),
+        result.serverCpuMicrosPerMessage.toFixed(1),
         result.wireBytesPerMessageClientToServer.toFixed(0),
         result.wireBytesPerMessageServerToClient.toFixed(0),
         `${(memory.baseline.rss / 1048576).toFixed(1)} MiB`,
@@ -311,7 +319,7 @@ async function main(): Promise<void> {
     const b = find(off);
     if (a === undefined || b === undefined) continue;
     const ratio = (key: string) => ((a[key] as number) / (b[key] as number)).toFixed(2);
-    process.stdout.write(`${on} / ${off}: msg/s x${ratio("messagesPerSecond")}, wire s→c x${ratio("wireBytesPerMessageServerToClient")}, c→s x${ratio("wireBytesPerMessageClientToServer")}\n`);
+    process.stdout.write(`${on} / ${off}: msg/s x${ratio("messagesPerSecond")}, server CPU/msg x${ratio("serverCpuMicrosPerMessage")}, wire s→c x${ratio("wireBytesPerMessageServerToClient")}, c→s x${ratio("wireBytesPerMessageClientToServer")}\n`);
   }
 }
 
