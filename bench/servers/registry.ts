@@ -108,7 +108,7 @@ export const SERVERS: readonly ServerEntry[] = [
   },
   {
     name: "wynd-deflate",
-    description: "wynd engine with perMessageDeflate: true (defaults: threshold 1 KiB, level 6, context takeover)",
+    description: "wynd engine with perMessageDeflate: true (compressed only with a client that offers it: bench/deflate.ts)",
     protocol: "websocket",
     env: {},
     unavailable: () => undefined,
@@ -116,7 +116,7 @@ export const SERVERS: readonly ServerEntry[] = [
   },
   {
     name: "ws-deflate",
-    description: "ws 8 with perMessageDeflate: true (its defaults: threshold 1 KiB, level 6, concurrency 10)",
+    description: "ws 8 with perMessageDeflate: true (compressed only with a client that offers it: bench/deflate.ts)",
     protocol: "websocket",
     env: { WS_NO_BUFFER_UTIL: "1", WS_NO_UTF_8_VALIDATE: "1" },
     unavailable: () => (wsPath() === undefined ? "ws is not installed (npm install)" : undefined),
