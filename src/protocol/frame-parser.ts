@@ -445,11 +445,11 @@ export class FrameParser {
       // RFC 6455 §10.4: "implementations SHOULD impose a limit on frame sizes and the total
       // message size after reassembly from multiple frames"; 1009 is the code for "a message
       // that is too big for it to process" (§7.4.1).
-      if (length > this.#maxFrameBytes && !this.#withinCompressedBound(length)) {
+      if (length > this.#maxFrameBytes && !this.#withinCompressedBound(length, this.#maxFrameBytes)) {
         return this.#fail(E.FRAME_TOO_BIG, TOO_BIG, `frame of ${length} bytes over the limit`);
       }
       const total = opcode === Opcode.CONTINUATION ? this.#messageBytes + length : length;
-      if (total > this.#maxMessageBytes && !this.#withinCompressedBound(total)) {
+      if (total > this.#maxMessageBytes && !this.#withinCompressedBound(total, this.#maxMessageBytes)) {
         return this.#fail(E.MESSAGE_TOO_BIG, TOO_BIG, `message of ${total} bytes over the limit`);
       }
       if (opcode === Opcode.CONTINUATION) {
@@ -474,8 +474,8 @@ export class FrameParser {
    * incompressible data slightly larger, so a compressed message may exceed the limit on the
    * wire by a little (see {@link compressedBound}). Only runs when a limit is exceeded.
    */
-  #withinCompressedBound(length: number): boolean {
-    return this.#compressed && length <= compressedBound(this.#maxMessageBytes);
+  #withinCompressedBound(length: number, limit: number): boolean {
+    return this.#compressed && length <= compressedBound(limit);
   }
 
   #readMaskKey(): boolean {

@@ -148,6 +148,12 @@ describe("frame parser with permessage-deflate (RFC 7692 §6)", () => {
     assert.deepEqual(pastBound.events, [error("ERR_FRAME_TOO_BIG", 1009)]);
     const plain = run("client", [from("client", { opcode: Opcode.BINARY, payload: Buffer.alloc(limit + 1) })], true, limit);
     assert.deepEqual(plain.events, [error("ERR_FRAME_TOO_BIG", 1009)]);
+    // maxFrameBytes keeps its own (slightly widened) bound for compressed frames.
+    const recorder = new DeflateRecorder();
+    const parser = new FrameParser(recorder, { role: "client", perMessageDeflate: true, maxMessageBytes: 10_000, maxFrameBytes: limit });
+    recorder.parser = parser;
+    parser.push(from("client", { opcode: Opcode.BINARY, rsv: RSV1, fin: false, payload: Buffer.alloc(over + 1) }));
+    assert.deepEqual(recorder.events, [error("ERR_FRAME_TOO_BIG", 1009)]);
     const fragmented = run("client", [
       from("client", { opcode: Opcode.BINARY, rsv: RSV1, fin: false, payload: Buffer.alloc(limit) }),
       from("client", { opcode: Opcode.CONTINUATION, payload: Buffer.alloc(over - limit + 1) }),
