@@ -194,6 +194,10 @@ describe("permessage-deflate between a wynd server and a wynd client", () => {
     await bInbox.next(1);
     assert.equal(bServer.deflateStreams, 2);
     assert.equal(b.deflateStreams, 2);
+    // Idle again: nothing waits in the ordering queue or the socket (no buffer grows with time).
+    for (let i = 0; i < 100 && bServer.bufferedAmount + b.bufferedAmount > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(bServer.bufferedAmount, 0);
+    assert.equal(b.bufferedAmount, 0);
     b.close();
     await b.closed();
     assert.equal(b.deflateStreams, 0, "freed when the connection ends");
