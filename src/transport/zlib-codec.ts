@@ -11,6 +11,7 @@
  * @module
  */
 
+import { performance } from "node:perf_hooks";
 import { constants, createDeflateRaw, createInflateRaw, type DeflateRaw, type InflateRaw } from "node:zlib";
 
 /** RFC 7692 §7.2.1: the empty stored block a sync flush ends with, removed from each message. */
@@ -243,6 +244,12 @@ export class ZlibCodec {
 
 /** Idle, reset codecs by configuration key, shared by connections without context takeover. */
 const pools = new Map<string, ZlibCodec[]>();
+/** When each pooled codec was given back (performance.now()), to free the long-idle ones. */
+const idleSince = new WeakMap<ZlibCodec, number>();
+
+/** Pooled codecs idle longer than this are closed: a burst's streams do not stay forever. */
+export const POOL_IDLE_MS = 30_000;
+let sweeper: NodeJS.Timeout | undefined;
 
 function poolKey(inflate: boolean, config: { windowBits: number; level?: number; memLevel?: number }): string {
   return inflate ? `i${config.windowBits}` : `d${config.windowBits}:${config.level}:${config.memLevel}`;
@@ -276,7 +283,30 @@ export function releaseCodec(
     return;
   }
   codec.reset();
+  idleSince.set(codec, performance.now());
   pool.push(codec);
+  if (sweeper === undefined) {
+    sweeper = setInterval(trimCodecPools, POOL_IDLE_MS / 2, POOL_IDLE_MS);
+    sweeper.unref(); // never keeps the process alive
+  }
+}
+
+/**
+ * Closes the pooled codecs idle for more than `maxIdleMs` (run every 15 s while pools are not
+ * empty). Borrowing takes the most recently returned codec, so the oldest are the unused ones.
+ */
+export function trimCodecPools(maxIdleMs: number = POOL_IDLE_MS): void {
+  const oldest = performance.now() - maxIdleMs;
+  for (const [key, pool] of pools) {
+    let keep = 0;
+    while (keep < pool.length && (idleSince.get(pool[keep]!) ?? 0) < oldest) keep++;
+    for (const codec of pool.splice(0, keep)) codec.close();
+    if (pool.length === 0) pools.delete(key);
+  }
+  if (pools.size === 0 && sweeper !== undefined) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
 }
 
 /** Codecs idle in the pools (for diagnostics and tests). */

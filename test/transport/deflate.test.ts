@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MessageDeflate, resolvePerMessageDeflate, type DeflateSetup } from "../../src/transport/deflate.js";
-import { borrowCodec, InflateLimitError, pooledCodecs, releaseCodec, ZlibCodec, ZlibLimiter } from "../../src/transport/zlib-codec.js";
+import { borrowCodec, InflateLimitError, pooledCodecs, releaseCodec, trimCodecPools, ZlibCodec, ZlibLimiter } from "../../src/transport/zlib-codec.js";
 import { compressMessage, deflateBomb, inflateMessage, TRAILER } from "../helpers/deflate-testing.js";
 import { prng, randomBytes } from "../helpers/protocol-testing.js";
 
@@ -167,6 +167,25 @@ describe("codec pools", () => {
     again.close();
     releaseCodec(again, false, config, 1); // broken codecs are not pooled
     assert.equal(pooledCodecs(), before);
+  });
+});
+
+describe("codec pool trimming", () => {
+  it("closes pooled codecs idle longer than the bound and keeps the recent ones", async () => {
+    const config = { windowBits: 11, level: 2, memLevel: 3 };
+    const before = pooledCodecs();
+    const old = borrowCodec(true, config);
+    releaseCodec(old, true, config, 5);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const recent = borrowCodec(true, { windowBits: 12 });
+    releaseCodec(recent, true, { windowBits: 12 }, 5);
+    assert.equal(pooledCodecs(), before + 2);
+    trimCodecPools(20); // `old` has been idle for 30 ms, `recent` for less
+    assert.equal(old.broken, true);
+    assert.equal(recent.broken, false);
+    assert.equal(pooledCodecs(), before + 1);
+    trimCodecPools(0);
+    assert.equal(recent.broken, true);
   });
 });
 
