@@ -260,6 +260,8 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       if (path !== undefined && request.path !== path) {
         throw new HandshakeError("ERR_NOT_FOUND", 404, "no WebSocket endpoint at this path");
       }
+      // RFC 7692 §7.1, before any hook runs (a malformed header: 400). Only when it is on.
+      if (this.#deflate !== undefined) deflate = negotiateDeflate(request.extensions, this.#deflate);
       if (this.#closing) throw new HandshakeError("ERR_SHUTTING_DOWN", 503, "server is shutting down");
       if (this.#connections.size >= this.#maxConnections) {
         throw new HandshakeError("ERR_TOO_MANY_CONNECTIONS", 503, "too many connections");
@@ -278,8 +280,6 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
           protocol = selected;
         }
       }
-      // RFC 7692 §7.1 (a malformed header: 400). Only parsed when the extension is on.
-      if (this.#deflate !== undefined) deflate = negotiateDeflate(request.extensions, this.#deflate);
       if (this.#closing) throw new HandshakeError("ERR_SHUTTING_DOWN", 503, "server is shutting down");
       // Again, now that nothing awaits before the connection is counted: handshakes that waited
       // in an async hook together all passed the first check.
