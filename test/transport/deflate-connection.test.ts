@@ -10,7 +10,7 @@ import type { Socket } from "node:net";
 import { describe, it, type TestContext } from "node:test";
 import { connect, HandshakeError, prepareMessage, type PerMessageDeflateOptions, type WebSocketConnection } from "../../src/index.js";
 import { limiterFor, pooledCodecs } from "../../src/transport/zlib-codec.js";
-import { headerOf, readHead, startRawServer, acceptFor } from "../fixtures/raw-peer.js";
+import { acceptFor, headerOf, rawConnect, readHead, startRawServer, statusOf, upgradeRequest } from "../fixtures/raw-peer.js";
 import { nextConnection, startServer, startSocketServer } from "../fixtures/servers.js";
 import { prng, randomBytes } from "../helpers/protocol-testing.js";
 
@@ -273,6 +273,25 @@ describe("permessage-deflate between a wynd server and a wynd client", () => {
     // With takeover, later broadcasts of the same text are much smaller on the wire.
     const ownBytes = [...written.values()].map((chunks) => chunks.reduce((n, c) => n + c.length, 0));
     assert.ok(Math.min(...ownBytes) < message.length / 2);
+  });
+
+  it("refuses a malformed Sec-WebSocket-Extensions with 400 before the pre-upgrade hook runs; ignores it when off", T, async (t) => {
+    let hookCalls = 0;
+    const on = await startServer(t, { perMessageDeflate: true, beforeUpgrade: () => void hookCalls++ });
+    const off = await startServer(t, { beforeUpgrade: () => void hookCalls++ });
+    const bad = upgradeRequest({ headers: [["Sec-WebSocket-Extensions", "permessage-deflate; x="]] });
+    const refused = await rawConnect(on.port);
+    t.after(() => refused.destroy());
+    refused.write(bad);
+    assert.equal(statusOf((await readHead(refused)).head), 400);
+    assert.equal(hookCalls, 0);
+    const ignored = await rawConnect(off.port);
+    t.after(() => ignored.destroy());
+    ignored.write(bad);
+    const { head } = await readHead(ignored);
+    assert.equal(statusOf(head), 101);
+    assert.equal(headerOf(head, "sec-websocket-extensions"), undefined);
+    assert.equal(hookCalls, 1);
   });
 
   it("prepared messages below the threshold go out uncompressed to deflate recipients", T, async (t) => {
