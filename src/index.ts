@@ -40,6 +40,7 @@ export { connect, type ClientOptions } from "./transport/client.js";
 export {
   DEFAULT_DEFLATE_THRESHOLD_BYTES,
   type PerMessageDeflateOptions,
+  type DeflateSetup,
 } from "./transport/deflate.js";
 export type { DeflateParams } from "./protocol/permessage-deflate.js";
 export {
