@@ -2,7 +2,7 @@
 /**
  * The `wynd` command line: test peers for conformance suites and benchmarks.
  *
- *   wynd echo      [--port 9001] [--host 127.0.0.1]   echo every message back, same type
+ *   wynd echo      [--port 9001] [--host 127.0.0.1] [--deflate]   echo every message back, same type
  *   wynd broadcast [--port 9002] [--host 127.0.0.1]   forward every message to every other client
  *
  * Each prints one line when listening and exits cleanly on SIGINT/SIGTERM.
@@ -25,6 +25,7 @@ options:
   --port <n>              port to listen on (echo: 9001, broadcast: 9002; 0 picks a free one)
   --host <address>        address to listen on (default 127.0.0.1)
   --max-message-bytes <n> largest message accepted (default 67108864, 64 MiB)
+  --deflate               accept permessage-deflate (RFC 7692) offers; the limit applies inflated
   -h, --help              show this help
 `;
 
@@ -41,6 +42,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         port: { type: "string" },
         host: { type: "string", default: "127.0.0.1" },
         "max-message-bytes": { type: "string" },
+        deflate: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -69,7 +71,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`invalid --max-message-bytes: ${values["max-message-bytes"]}\n`);
     return 2;
   }
-  const options: ServerOptions = { maxMessageBytes };
+  const options: ServerOptions = { maxMessageBytes, perMessageDeflate: values.deflate === true };
   const server = command === "echo" ? createEchoServer(options) : createBroadcastServer(options);
   let address;
   try {

@@ -38,6 +38,12 @@ export {
 } from "./transport/server.js";
 export { connect, type ClientOptions } from "./transport/client.js";
 export {
+  DEFAULT_DEFLATE_THRESHOLD_BYTES,
+  type PerMessageDeflateOptions,
+  type DeflateSetup,
+} from "./transport/deflate.js";
+export type { DeflateParams } from "./protocol/permessage-deflate.js";
+export {
   DEFAULT_CONNECTION_OPTIONS,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   type ConnectionOptions,

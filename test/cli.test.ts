@@ -131,6 +131,28 @@ describe("cli: wynd echo", () => {
     assert.equal(client.messages.length, 1);
   });
 
+  it("--deflate accepts permessage-deflate and echoes compressed messages; the limit applies inflated", { timeout: 30_000 }, async (t) => {
+    const cli = await serve(t, "echo", ["--deflate", "--max-message-bytes", "100000"]);
+    const client = await open(t, cli.url);
+    assert.equal(client.ws.extensions, "permessage-deflate");
+    const text = "compressible text ".repeat(3000).slice(0, 50_000);
+    client.ws.send(text);
+    client.ws.send(Buffer.alloc(100_000, 7));
+    const echoes = await client.waitFor(2);
+    assert.equal(echoes[0]!.data.toString(), text);
+    assert.equal(echoes[0]!.isBinary, false);
+    assert.ok(echoes[1]!.data.equals(Buffer.alloc(100_000, 7)));
+    // 100 001 zeros compress to a few hundred bytes: the inflated size is what counts.
+    client.ws.send(Buffer.alloc(100_001));
+    assert.equal((await client.closed).code, 1009);
+  });
+
+  it("without --deflate it declines the extension", { timeout: 30_000 }, async (t) => {
+    const cli = await serve(t, "echo");
+    const client = await open(t, cli.url);
+    assert.equal(client.ws.extensions, "");
+  });
+
   it("exits 1 with a message when the port is taken", { timeout: 30_000 }, async (t) => {
     const first = await serve(t, "echo");
     const port = new URL(first.url).port;

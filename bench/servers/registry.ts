@@ -33,6 +33,8 @@ export interface RunningServer {
 export interface StartOptions {
   /** The largest message accepted (the `large` scenario sends 16 MiB). */
   readonly maxMessageBytes: number;
+  /** permessage-deflate on, with the implementation's default parameters (`*-deflate` servers). */
+  readonly deflate?: boolean;
 }
 
 /** Starts a server in `mode` on 127.0.0.1, port 0. */
@@ -105,6 +107,22 @@ export const SERVERS: readonly ServerEntry[] = [
     load: async () => (await import("./ws.js")).start,
   },
   {
+    name: "wynd-deflate",
+    description: "wynd engine with perMessageDeflate: true (compressed only with a client that offers it: bench/deflate.ts)",
+    protocol: "websocket",
+    env: {},
+    unavailable: () => undefined,
+    load: async () => withDeflate((await import("./wynd.js")).start),
+  },
+  {
+    name: "ws-deflate",
+    description: "ws 8 with perMessageDeflate: true (compressed only with a client that offers it: bench/deflate.ts)",
+    protocol: "websocket",
+    env: { WS_NO_BUFFER_UTIL: "1", WS_NO_UTF_8_VALIDATE: "1" },
+    unavailable: () => (wsPath() === undefined ? "ws is not installed (npm install)" : undefined),
+    load: async () => withDeflate((await import("./ws.js")).start),
+  },
+  {
     name: "raw",
     description: "node:net echoing (or forwarding) bytes as they come, no WebSocket work",
     protocol: "raw",
@@ -113,6 +131,11 @@ export const SERVERS: readonly ServerEntry[] = [
     load: async () => (await import("./raw.js")).start,
   },
 ];
+
+/** The same server with permessage-deflate on. */
+function withDeflate(start: StartServer): StartServer {
+  return (mode, options) => start(mode, { ...options, deflate: true });
+}
 
 /** The entry called `name`, or undefined. */
 export function findServer(name: string): ServerEntry | undefined {

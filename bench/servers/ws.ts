@@ -39,7 +39,7 @@ export async function start(mode: ServerMode, options: StartOptions): Promise<Ru
   const server = new ws.WebSocketServer({
     host: "127.0.0.1",
     port: 0,
-    perMessageDeflate: false,
+    perMessageDeflate: options.deflate === true,
     maxPayload: options.maxMessageBytes,
     clientTracking: true,
   });
@@ -64,7 +64,7 @@ export async function start(mode: ServerMode, options: StartOptions): Promise<Ru
   const native = Object.keys(createRequire(import.meta.url).cache).some((path) => path.includes("/bufferutil/"));
   return {
     port: server.address().port,
-    detail: `ws ${wsVersion()}, bufferutil ${native ? "loaded" : "not loaded"}, perMessageDeflate off`,
+    detail: `ws ${wsVersion()}, bufferutil ${native ? "loaded" : "not loaded"}, perMessageDeflate ${options.deflate === true ? "on" : "off"}`,
     connections: () => server.clients.size,
     close: () =>
       new Promise<void>((resolve) => {

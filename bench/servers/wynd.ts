@@ -11,7 +11,7 @@ import type { RunningServer, StartOptions } from "./registry.js";
 
 /** Starts a wynd server on 127.0.0.1, port 0. */
 export async function start(mode: ServerMode, options: StartOptions): Promise<RunningServer> {
-  const server = new WebSocketServer({ maxMessageBytes: options.maxMessageBytes });
+  const server = new WebSocketServer({ maxMessageBytes: options.maxMessageBytes, perMessageDeflate: options.deflate === true });
   if (mode === "echo") {
     server.on("connection", (connection) => {
       connection.on("message", (data, isBinary) => {
@@ -28,7 +28,7 @@ export async function start(mode: ServerMode, options: StartOptions): Promise<Ru
   const address = await server.listen(0, "127.0.0.1");
   return {
     port: address.port,
-    detail: "wynd engine, default options, maxMessageBytes 64 MiB",
+    detail: `wynd engine, default options, maxMessageBytes 64 MiB${options.deflate === true ? ", perMessageDeflate on" : ""}`,
     connections: () => server.connections.size,
     close: () => server.close({ timeoutMs: 500 }),
   };

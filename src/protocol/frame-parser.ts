@@ -26,6 +26,15 @@ import { resolveMessageLimits, type MessageLimits } from "./limits.js";
 import { maskInto, unmaskInPlace } from "./mask.js";
 import { isValidUtf8, Utf8Validator } from "./utf8.js";
 
+/**
+ * The most bytes a compressed message whose decompressed size is at most `limit` can take on the
+ * wire: deflate stores incompressible data in blocks of at most 64 KiB with 5 bytes of header
+ * each, and a sender may flush per fragment; 1/256 plus 1 KiB covers both with room to spare.
+ */
+export function compressedBound(limit: number): number {
+  return limit + Math.ceil(limit / 256) + 1024;
+}
+
 /** The stable `code` of every {@link ProtocolError} the frame parser reports. */
 export const FrameErrorCode = {
   /** An RSV bit is set but no extension defines it (1002). */
@@ -84,12 +93,24 @@ export interface FrameParserHandler {
   onClose(code: number, reason: string): void;
   /** The first protocol violation; the parser has stopped and discards all further input. */
   onError(error: ProtocolError): void;
+  /**
+   * A complete message whose first frame had RSV1 set (only with `perMessageDeflate`): its
+   * payload is still compressed, so it is neither UTF-8-checked nor limited here beyond its wire
+   * size. The parser is suspended when this is called: it reads nothing more until
+   * {@link FrameParser.resume} (so that what follows is handled after the inflated message).
+   */
+  onCompressedMessage?(data: Buffer, isBinary: boolean): void;
 }
 
 /** Options of {@link FrameParser}: the role, and limits (see `MessageLimits` for defaults). */
 export interface FrameParserOptions extends Partial<MessageLimits> {
   /** "server" expects masked frames, "client" unmasked ones (RFC 6455 §5.1). */
   readonly role: "server" | "client";
+  /**
+   * permessage-deflate was negotiated (RFC 7692 §6): RSV1 marks the first frame of a compressed
+   * message, delivered through `onCompressedMessage`. Default false: RSV1 fails with 1002.
+   */
+  readonly perMessageDeflate?: boolean;
 }
 
 // Parser states: small integers so that the dispatch is a jump table.
@@ -99,6 +120,8 @@ const LENGTH_64 = 2;
 const MASK_KEY = 3;
 const PAYLOAD = 4;
 const STOPPED = 5;
+/** Waiting for a compressed message to be inflated (see {@link FrameParser.resume}). */
+const SUSPENDED = 6;
 
 const PROTOCOL_ERROR = CloseCode.PROTOCOL_ERROR; // 1002
 const INVALID_PAYLOAD = CloseCode.INVALID_PAYLOAD; // 1007
@@ -138,6 +161,9 @@ export class FrameParser {
   readonly #maxFrameBytes: number;
   readonly #maxMessageBytes: number;
   readonly #maxFragments: number;
+  readonly #perMessageDeflate: boolean;
+  /** Whether the message being read is compressed (RSV1 on its first frame, RFC 7692 §6). */
+  #compressed = false;
 
   #state: number = HEADER;
   /** True while the loop runs, so that a `push` from inside a handler only queues its chunk. */
@@ -189,11 +215,34 @@ export class FrameParser {
     this.#maxFrameBytes = limits.maxFrameBytes;
     this.#maxMessageBytes = limits.maxMessageBytes;
     this.#maxFragments = limits.maxFragmentsPerMessage;
+    this.#perMessageDeflate = options.perMessageDeflate === true;
   }
 
   /** Whether the parser has stopped (after a close frame, an error or {@link FrameParser.stop}). */
   get stopped(): boolean {
     return this.#state === STOPPED;
+  }
+
+  /** Whether the parser waits for {@link FrameParser.resume} after a compressed message. */
+  get suspended(): boolean {
+    return this.#state === SUSPENDED;
+  }
+
+  /**
+   * Continues after a compressed message was handled (inflated and delivered): parses what is
+   * already buffered, synchronously. Does nothing unless suspended.
+   */
+  resume(): void {
+    if (this.#state !== SUSPENDED) return;
+    this.#state = HEADER;
+    if (this.#running) return; // resumed from inside a handler: the running loop continues
+    this.#running = true;
+    try {
+      this.#run();
+      if (this.#buffered === 0) this.#accumulator = null;
+    } finally {
+      this.#running = false;
+    }
   }
 
   /** Bytes held waiting for the rest of a frame (a partial header or payload). */
@@ -249,6 +298,7 @@ export class FrameParser {
     this.#message = null;
     this.#messageLength = 0;
     this.#utf8 = null;
+    this.#compressed = false;
   }
 
   #run(): void {
@@ -284,8 +334,8 @@ export class FrameParser {
     // RFC 6455 §5.2: RSV1-3 "MUST be 0 unless an extension is negotiated that defines meanings
     // for non-zero values. If a nonzero value is received and none of the negotiated extensions
     // defines the meaning of such a nonzero value, the receiving endpoint MUST _Fail the
-    // WebSocket Connection_." No extension is negotiated.
-    if ((b0 & 0x70) !== 0) return this.#fail(E.RESERVED_BITS, PROTOCOL_ERROR, "RSV bit set");
+    // WebSocket Connection_." Only permessage-deflate (RSV1) may be negotiated.
+    if ((b0 & 0x70) !== 0 && !this.#acceptReservedBits(b0)) return false;
     const fin = (b0 & 0x80) !== 0;
     const opcode = b0 & 0x0f;
     const length7 = b1 & 0x7f;
@@ -310,6 +360,25 @@ export class FrameParser {
       return true;
     }
     return this.#haveLength(length7);
+  }
+
+  /**
+   * RFC 7692 §6: with permessage-deflate, RSV1 is "the 'Per-Message Compressed' bit": set on the
+   * first frame of a compressed message only; "An endpoint MUST NOT set the 'Per-Message
+   * Compressed' bit of control frames and non-first fragments of a data message", and a
+   * receiver fails the connection otherwise. RSV2 and RSV3 stay undefined.
+   */
+  #acceptReservedBits(b0: number): boolean {
+    const opcode = b0 & 0x0f;
+    if (!this.#perMessageDeflate || (b0 & 0x30) !== 0) {
+      return this.#fail(E.RESERVED_BITS, PROTOCOL_ERROR, "RSV bit set");
+    }
+    if (opcode !== Opcode.TEXT && opcode !== Opcode.BINARY) {
+      return this.#fail(E.RESERVED_BITS, PROTOCOL_ERROR, "RSV1 on a control or continuation frame");
+    }
+    // A new text/binary frame inside an open message fails in #acceptOpcode right after.
+    this.#compressed = true;
+    return true;
   }
 
   /** Checks the opcode against FIN, the 7-bit length and the open message; false on failure. */
@@ -376,11 +445,11 @@ export class FrameParser {
       // RFC 6455 §10.4: "implementations SHOULD impose a limit on frame sizes and the total
       // message size after reassembly from multiple frames"; 1009 is the code for "a message
       // that is too big for it to process" (§7.4.1).
-      if (length > this.#maxFrameBytes) {
+      if (length > this.#maxFrameBytes && !this.#withinCompressedBound(length, this.#maxFrameBytes)) {
         return this.#fail(E.FRAME_TOO_BIG, TOO_BIG, `frame of ${length} bytes over the limit`);
       }
       const total = opcode === Opcode.CONTINUATION ? this.#messageBytes + length : length;
-      if (total > this.#maxMessageBytes) {
+      if (total > this.#maxMessageBytes && !this.#withinCompressedBound(total, this.#maxMessageBytes)) {
         return this.#fail(E.MESSAGE_TOO_BIG, TOO_BIG, `message of ${total} bytes over the limit`);
       }
       if (opcode === Opcode.CONTINUATION) {
@@ -398,6 +467,15 @@ export class FrameParser {
     this.#payloadLength = length;
     this.#state = this.#masked ? MASK_KEY : PAYLOAD;
     return true;
+  }
+
+  /**
+   * The limits are on the decompressed size (checked while inflating); deflate may make
+   * incompressible data slightly larger, so a compressed message may exceed the limit on the
+   * wire by a little (see {@link compressedBound}). Only runs when a limit is exceeded.
+   */
+  #withinCompressedBound(length: number, limit: number): boolean {
+    return this.#compressed && length <= compressedBound(limit);
   }
 
   #readMaskKey(): boolean {
@@ -426,6 +504,7 @@ export class FrameParser {
     this.#validated = 0;
     switch (opcode) {
       case Opcode.TEXT:
+        if (this.#compressed) return this.#deliverCompressed(data, false);
         // RFC 6455 §8.1: an endpoint that finds a text payload is not valid UTF-8 "MUST _Fail
         // the WebSocket Connection_"; §7.4.1: 1007 is for "data within a message that was not
         // consistent with the type of the message". One isUtf8 over a whole frame; the rest of
@@ -436,6 +515,7 @@ export class FrameParser {
         this.#handler.onMessage(data, false);
         return true;
       case Opcode.BINARY:
+        if (this.#compressed) return this.#deliverCompressed(data, true);
         this.#handler.onMessage(data, true);
         return true;
       case Opcode.PING:
@@ -458,7 +538,8 @@ export class FrameParser {
    */
   #validateArrived(): false {
     const opcode = this.#opcode === Opcode.CONTINUATION ? this.#messageOpcode : this.#opcode;
-    if (opcode !== Opcode.TEXT || this.#buffered === this.#validated) return false;
+    // A compressed payload is validated once inflated.
+    if (opcode !== Opcode.TEXT || this.#buffered === this.#validated || this.#compressed) return false;
     const key = this.#maskKey;
     key[4] = key[0]!;
     key[5] = key[1]!;
@@ -524,7 +605,7 @@ export class FrameParser {
     }
     this.#messageLength = end;
     this.#state = HEADER;
-    if (this.#messageOpcode === Opcode.TEXT) {
+    if (this.#messageOpcode === Opcode.TEXT && !this.#compressed) {
       // Fail fast (RFC 6455 §8.1): on the fragment that makes valid UTF-8 impossible, not at the
       // end of the message.
       const validator = this.#utf8 ?? (this.#utf8 = new Utf8Validator());
@@ -542,8 +623,17 @@ export class FrameParser {
     this.#fragments = 0;
     this.#messageBytes = 0;
     this.#utf8?.reset();
+    if (this.#compressed) return this.#deliverCompressed(message.subarray(0, end), isBinary);
     this.#handler.onMessage(message.subarray(0, end), isBinary);
     return true;
+  }
+
+  /** Suspends, then hands a compressed message over (see `onCompressedMessage`). */
+  #deliverCompressed(data: Buffer, isBinary: boolean): boolean {
+    this.#compressed = false;
+    this.#state = SUSPENDED;
+    this.#handler.onCompressedMessage!(data, isBinary);
+    return this.#state === HEADER; // resumed synchronously: go on
   }
 
   /** Validates a close frame, stops, and reports it (RFC 6455 §5.5.1). */

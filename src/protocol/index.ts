@@ -16,3 +16,5 @@ export * from "./http-parser.js";
 export * from "./handshake.js";
 export * from "./prepared-message.js";
 export * from "./protocol.js";
+export * from "./extensions.js";
+export * from "./permessage-deflate.js";

@@ -53,12 +53,19 @@ export interface ProtocolHandler {
   onCloseFrame(code: number, reason: string): void;
   /** The peer broke the protocol; a Close frame with `error.closeCode` has been written. */
   onProtocolError(error: ProtocolError): void;
+  /**
+   * A compressed message (with `perMessageDeflate`). Receiving is suspended until
+   * {@link Protocol.resumeReceiving}: inflate it, deliver it, then resume.
+   */
+  onCompressedMessage?(data: Buffer, isBinary: boolean): void;
 }
 
 /** Options of {@link Protocol}. */
 export interface ProtocolOptions extends Partial<MessageLimits> {
   /** Which end this is. */
   readonly role: Role;
+  /** permessage-deflate was negotiated: RSV1 marks compressed messages (RFC 7692 §6). */
+  readonly perMessageDeflate?: boolean;
 }
 
 /** A close frame sent or received: its code (1005 for none) and reason. */
@@ -115,6 +122,36 @@ export class Protocol implements FrameParserHandler {
   /** Feeds bytes received from the peer. Never throws for anything the peer sends. */
   receiveData(chunk: Buffer): void {
     this.#parser.push(chunk);
+  }
+
+  /** Whether receiving waits for {@link Protocol.resumeReceiving} (a compressed message). */
+  get suspended(): boolean {
+    return this.#parser.suspended;
+  }
+
+  /** Continues receiving after a compressed message was handled; parses what is buffered. */
+  resumeReceiving(): void {
+    this.#parser.resume();
+  }
+
+  /**
+   * Fails the connection for a violation found outside the parser (an inflated message that is
+   * too big or not UTF-8, corrupt compressed data): stops receiving, then does what a parser
+   * error does. Ignored once the connection failed or the peer's Close frame arrived.
+   */
+  fail(error: ProtocolError): void {
+    if (this.#error !== undefined || this.#closeReceived !== undefined) return;
+    this.#parser.stop();
+    this.onError(error);
+  }
+
+  /**
+   * Whether a message may be sent now, by the rules of {@link Protocol.sendMessage}: false after
+   * our Close frame; throws InvalidStateError while a fragmented message is open. For a
+   * transport that sends the message later, compressed (RFC 7692).
+   */
+  canSendMessage(): boolean {
+    return this.#canSendMessage();
   }
 
   /** Stops processing incoming bytes (the connection is being torn down). */
@@ -206,6 +243,11 @@ export class Protocol implements FrameParserHandler {
   /** @internal */
   onMessage(data: Buffer, isBinary: boolean): void {
     this.#handler.onMessage(data, isBinary);
+  }
+
+  /** @internal */
+  onCompressedMessage(data: Buffer, isBinary: boolean): void {
+    this.#handler.onCompressedMessage!(data, isBinary);
   }
 
   /** @internal */

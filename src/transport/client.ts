@@ -12,6 +12,8 @@ import { buildClientRequest, generateKey, validateServerResponse } from "../prot
 import { HttpResponseParser } from "../protocol/http-parser.js";
 import type { HandshakeLimits } from "../protocol/limits.js";
 import { WebSocketConnection } from "./connection.js";
+import { acceptDeflateResponse, deflateOffer } from "../protocol/permessage-deflate.js";
+import { resolvePerMessageDeflate } from "./deflate.js";
 import { assertTimerMs, DEFAULT_HANDSHAKE_TIMEOUT_MS, resolveConnectionOptions, type ConnectionOptions } from "./options.js";
 
 /** Options of {@link connect}. */
@@ -63,12 +65,17 @@ function open(url: string | URL, options: ClientOptions): Promise<WebSocketConne
   const hostname = target.hostname.startsWith("[") ? target.hostname.slice(1, -1) : target.hostname;
   const key = generateKey();
   const protocols = options.protocols ?? [];
+  // RFC 7692: offered by default, as browsers do.
+  const deflateOptions = resolvePerMessageDeflate(options.perMessageDeflate, true);
+  // The offer and the check of the answer follow what was asked, not the filled-in defaults.
+  const deflateAsked = typeof options.perMessageDeflate === "object" ? options.perMessageDeflate : {};
   const request = buildClientRequest({
     host: target.host,
     path: `${target.pathname || "/"}${target.search}`,
     key,
     protocols,
     ...(options.origin !== undefined ? { origin: options.origin } : {}),
+    ...(deflateOptions !== undefined ? { extensions: deflateOffer(deflateAsked) } : {}),
     headers: headerList(options.headers),
   });
   const limits: Partial<HandshakeLimits> = {
@@ -107,8 +114,11 @@ function open(url: string | URL, options: ClientOptions): Promise<WebSocketConne
         return;
       }
       let accepted;
+      let deflateParams;
       try {
-        accepted = validateServerResponse(result.head, { key, protocols, extensionsOffered: false });
+        accepted = validateServerResponse(result.head, { key, protocols, extensionsOffered: deflateOptions !== undefined });
+        // RFC 7692 §7: a response the client does not accept fails the connection.
+        if (deflateOptions !== undefined) deflateParams = acceptDeflateResponse(accepted.extensions, deflateAsked);
       } catch (error) {
         fail(error as Error);
         return;
@@ -121,6 +131,7 @@ function open(url: string | URL, options: ClientOptions): Promise<WebSocketConne
         extensions: accepted.extensions,
         head: result.rest,
         options: connectionOptions,
+        deflate: deflateParams === undefined ? undefined : { params: deflateParams, options: deflateOptions! },
       });
       resolve(connection);
       // After the awaiting code has run and attached its listeners.

@@ -15,6 +15,8 @@ import { COPY_THRESHOLD_BYTES } from "../protocol/frame-encoder.js";
 import type { PreparedMessage } from "../protocol/prepared-message.js";
 import { resolveConnectionOptions, type ConnectionOptions, type ResolvedConnectionOptions } from "./options.js";
 import { scheduleFlush } from "./write-batcher.js";
+import type { DeflateSetup } from "./deflate.js";
+import { DeflateChannel } from "./deflate-channel.js";
 
 /** The events of a {@link WebSocketConnection}, with their arguments. */
 export interface ConnectionEvents {
@@ -49,6 +51,8 @@ export interface ConnectionInit {
   /** Bytes that arrived with the handshake: the first frames. */
   readonly head?: Buffer;
   readonly options?: ConnectionOptions | ResolvedConnectionOptions;
+  /** permessage-deflate, when negotiated (RFC 7692). */
+  readonly deflate?: DeflateSetup | undefined;
 }
 
 const SOCKET_CONNECTION = Symbol("wynd.connection");
@@ -79,6 +83,8 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
 
   #socket: BoundSocket;
   #core: Protocol;
+  /** permessage-deflate (undefined when not negotiated: then nothing of it runs). */
+  #deflate: DeflateChannel | undefined;
   #options: ResolvedConnectionOptions;
   #state: ReadyState = ReadyState.OPEN;
   #pending: Buffer[] = [];
@@ -108,7 +114,15 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     this.extensions = init.extensions ?? "";
     this.request = init.request;
     this.#options = resolveConnectionOptions(init.options);
-    this.#core = new Protocol(this, { role: init.role, ...pickLimits(this.#options) });
+    const limits = pickLimits(this.#options);
+    if (init.deflate === undefined) {
+      this.#core = new Protocol(this, { role: init.role, ...limits });
+    } else {
+      // The channel is the core's handler: it orders compressed messages (deflate-channel.ts).
+      const channel = (this.#deflate = new DeflateChannel(this, init.deflate, init.role, limits.maxMessageBytes));
+      this.#core = new Protocol(channel, { role: init.role, ...limits, perMessageDeflate: true });
+      channel.attach(this.#core);
+    }
     const bound = socket as BoundSocket;
     bound[SOCKET_CONNECTION] = this;
     this.#socket = bound;
@@ -150,7 +164,10 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     conn.#socketClosed = true;
     conn.#ended = true;
     // Messages that arrived before the close but wait behind a pause are still delivered first.
-    if (conn.#queued.length === 0 || conn.#core.state === ReadyState.CLOSED) conn.#finish();
+    // So are messages being inflated (resumeInput finishes once they are delivered).
+    if ((conn.#queued.length === 0 && !conn.#core.suspended) || conn.#core.state === ReadyState.CLOSED) {
+      conn.#finish();
+    }
   };
 
   static #onSocketError = function (this: BoundSocket, error: Error): void {
@@ -170,7 +187,8 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
 
   /** Bytes queued but not yet handed to the kernel. */
   get bufferedAmount(): number {
-    return this.#pendingBytes + this.#socket.writableLength;
+    const deflated = this.#deflate === undefined ? 0 : this.#deflate.bufferedBytes;
+    return this.#pendingBytes + this.#socket.writableLength + deflated;
   }
 
   /** The peer's IP address (undefined once the socket is destroyed on some platforms). */
@@ -191,7 +209,8 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     const bytes =
       this.bufferedAmount + bound <= this.#options.maxBufferedBytes ? bound : this.#frameBytes(Buffer.byteLength(text));
     if (!this.#admit(bytes)) return false;
-    this.#core.sendText(text);
+    if (this.#deflate === undefined) this.#core.sendText(text);
+    else this.#deflate.sendText(text);
     return this.#belowHighWater();
   }
 
@@ -207,7 +226,8 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
    */
   sendMessage(data: Uint8Array, isBinary: boolean): boolean {
     if (!this.#admit(this.#frameBytes(data.byteLength))) return false;
-    this.#core.sendMessage(data, isBinary);
+    if (this.#deflate === undefined) this.#core.sendMessage(data, isBinary);
+    else this.#deflate.sendMessage(data, isBinary);
     return this.#belowHighWater();
   }
 
@@ -246,6 +266,10 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
    */
   sendPrepared(message: PreparedMessage): boolean {
     if (!this.#admit(message.byteLength)) return false;
+    if (this.#deflate !== undefined) {
+      this.#deflate.sendPrepared(message);
+      return this.#belowHighWater();
+    }
     for (const chunk of message.chunks) {
       if (!this.#core.sendEncoded(chunk)) break;
     }
@@ -316,6 +340,29 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     if (this.#started) return;
     this.#started = true;
     if (!this.#paused) this.#drainQueue();
+  }
+
+  // ----- permessage-deflate hooks (called by the DeflateChannel) -----
+
+  /** @internal A compressed message is being inflated: read nothing more meanwhile. */
+  pauseInput(): void {
+    this.#socket.pause();
+  }
+
+  /** @internal The inflated message was handled: the core goes on, then the socket. */
+  resumeInput(): void {
+    this.#core.resumeReceiving();
+    if (this.#started && !this.#paused && !this.#core.suspended) this.#drainQueue();
+  }
+
+  /** @internal Compressed messages that delayed the end of the socket have been written. */
+  outputIdle(): void {
+    this.#endSocket();
+  }
+
+  /** @internal zlib streams this connection holds between messages (for tests). */
+  get deflateStreams(): number {
+    return this.#deflate === undefined ? 0 : this.#deflate.heldStreams;
   }
 
   // ----- ProtocolHandler -----
@@ -470,7 +517,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     while (queued.length > 0 && !this.#paused) {
       this.#core.receiveData(queued.shift()!);
     }
-    if (this.#paused) return;
+    if (this.#paused || this.#core.suspended) return; // resumeInput() comes back here
     if (this.#socketClosed) this.#finish();
     else this.#socket.resume();
   }
@@ -485,6 +532,8 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
 
   #endSocket(): void {
     if (this.#ended) return;
+    // Compressed messages still being compressed go out first (outputIdle() comes back here).
+    if (this.#deflate !== undefined && this.#deflate.deferEnd()) return;
     if (this.#pending.length > 0) this.flush();
     this.#ended = true;
     this.#socket.end();
@@ -530,6 +579,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#pendingLarge = false;
+    this.#deflate?.close();
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
     if (this.#heartbeatTimer !== undefined) clearTimeout(this.#heartbeatTimer);
     const received = this.#core.closeReceived;

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { PerMessageDeflateOptions } from "./deflate.js";
 import {
   assertPositiveInteger,
   resolveMessageLimits,
@@ -53,6 +54,11 @@ export interface ConnectionOptions extends Partial<MessageLimits> {
    * memory.
    */
   readonly autoPong?: boolean;
+  /**
+   * permessage-deflate (RFC 7692; see docs/deflate.md): `false`, `true` (the defaults below) or
+   * options. Off by default on a server, on by default on a client (`connect`).
+   */
+  readonly perMessageDeflate?: boolean | PerMessageDeflateOptions;
 }
 
 /** {@link ConnectionOptions} with every default filled in. */

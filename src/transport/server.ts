@@ -25,6 +25,8 @@ import { encodeCloseFrame } from "../protocol/frame-encoder.js";
 import { prepareMessage } from "../protocol/prepared-message.js";
 import { ReadyState } from "../protocol/protocol.js";
 import { WebSocketConnection } from "./connection.js";
+import { negotiateDeflate } from "../protocol/permessage-deflate.js";
+import { resolvePerMessageDeflate, type ResolvedDeflateOptions } from "./deflate.js";
 import {
   assertTimerMs,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -100,6 +102,7 @@ export interface ShutdownOptions {
 /** A WebSocket server. */
 export class WebSocketServer extends EventEmitter<ServerEvents> {
   #options: ResolvedConnectionOptions;
+  #deflate: ResolvedDeflateOptions | undefined;
   #limits: HandshakeLimits;
   #path: string | undefined;
   #handshakeTimeoutMs: number;
@@ -116,6 +119,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   constructor(options: ServerOptions = {}) {
     super();
     this.#options = resolveConnectionOptions(options);
+    this.#deflate = resolvePerMessageDeflate(options.perMessageDeflate, false);
     this.#limits = resolveHandshakeLimits(pickHandshakeLimits(options));
     this.#path = options.path;
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
@@ -250,11 +254,14 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   ): Promise<void> {
     let request: UpgradeRequest;
     let protocol = "";
+    let deflate: ReturnType<typeof negotiateDeflate>;
     try {
       request = validateUpgradeRequest(head);
       if (path !== undefined && request.path !== path) {
         throw new HandshakeError("ERR_NOT_FOUND", 404, "no WebSocket endpoint at this path");
       }
+      // RFC 7692 §7.1, before any hook runs (a malformed header: 400). Only when it is on.
+      if (this.#deflate !== undefined) deflate = negotiateDeflate(request.extensions, this.#deflate);
       if (this.#closing) throw new HandshakeError("ERR_SHUTTING_DOWN", 503, "server is shutting down");
       if (this.#connections.size >= this.#maxConnections) {
         throw new HandshakeError("ERR_TOO_MANY_CONNECTIONS", 503, "too many connections");
@@ -287,10 +294,12 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     clearTimeout(timer);
     this.#handshaking.delete(socket);
     socket.off("error", ignoreHandshakeSocketError);
-    socket.write(buildAcceptResponse(request.key, { protocol }));
+    socket.write(buildAcceptResponse(request.key, { protocol, extensions: deflate?.response }));
     const connection = new WebSocketConnection(socket, {
       role: "server",
       protocol,
+      extensions: deflate?.response ?? "",
+      deflate: deflate === undefined ? undefined : { params: deflate.params, options: this.#deflate! },
       request,
       head: rest,
       options: this.#options,

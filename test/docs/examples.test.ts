@@ -22,6 +22,10 @@ const EXPECTED: Record<string, (stdout: string) => void> = {
     assert.match(stdout, /^echo: hello$/m);
     assert.match(stdout, /^closed 1000 done true$/m);
   },
+  "deflate.ts": (stdout) => {
+    assert.match(stdout, /^negotiated: permessage-deflate; server_no_context_takeover$/m);
+    assert.match(stdout, /^echoed 44000 bytes, intact: true$/m);
+  },
 };
 
 test("every docs/examples file appears verbatim in a markdown page and has an expected output", () => {

@@ -18,8 +18,19 @@ declare module "ws" {
     "unexpected-response": [request: unknown, response: IncomingMessage];
   }
 
+  /** ws's permessage-deflate options (window bits: true means "offer without a value"). */
+  interface PerMessageDeflateOptions {
+    readonly serverNoContextTakeover?: boolean;
+    readonly clientNoContextTakeover?: boolean;
+    readonly serverMaxWindowBits?: boolean | number;
+    readonly clientMaxWindowBits?: boolean | number;
+    readonly threshold?: number;
+    readonly concurrencyLimit?: number;
+  }
+
   interface ClientOptions {
-    readonly perMessageDeflate?: boolean;
+    readonly perMessageDeflate?: boolean | PerMessageDeflateOptions;
+    readonly createConnection?: (options: object) => Socket;
     readonly maxPayload?: number;
     readonly handshakeTimeout?: number;
     readonly autoPong?: boolean;
@@ -68,7 +79,7 @@ declare module "ws" {
     readonly noServer?: boolean;
     readonly path?: string;
     readonly maxPayload?: number;
-    readonly perMessageDeflate?: boolean;
+    readonly perMessageDeflate?: boolean | PerMessageDeflateOptions;
     readonly clientTracking?: boolean;
     readonly autoPong?: boolean;
     readonly handleProtocols?: (protocols: Set<string>, request: IncomingMessage) => string | false;
