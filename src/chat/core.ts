@@ -6,7 +6,9 @@
  *
  * Each chat room is a few Wynd rooms: one per protocol (a notice is rendered and framed once per
  * protocol, then written to every member) and one with everybody (for files, identical bytes
- * for all). Everyone starts in the lobby; a user "joins the chat" when their name is set.
+ * for all). Everyone starts in the lobby; a user "joins the chat" when their name is set. A
+ * plain-text client receives nothing of its room before that (the tutorial's behaviour: its
+ * history comes with the name); a JSON client sees its room at once.
  *
  * @module
  */
@@ -47,6 +49,8 @@ interface Member {
   readonly fixedName: boolean;
   name: string | undefined;
   room: string;
+  /** Whether it is in its room's Wynd rooms, receiving the room's traffic. */
+  listening: boolean;
   /** Messages, files and commands that reach others. */
   readonly sends: RateLimiter;
   /** Read-only queries (rooms, users, help): their own bucket, so a client's polling never eats its messages. */
@@ -81,6 +85,7 @@ export class ChatCore {
         fixedName: handle.data.fixedName !== undefined,
         name: undefined,
         room: LOBBY,
+        listening: false,
         sends: new RateLimiter(options.rateLimit),
         queries: new RateLimiter(options.rateLimit),
       };
@@ -109,7 +114,6 @@ export class ChatCore {
       void member.handle.close(1008, "this name is already connected");
       return;
     }
-    this.#enter(member, LOBBY);
     this.#send(member, { type: "welcome", room: LOBBY, name: fixed ?? null, limits: this.#limits });
     if (fixed !== undefined) {
       member.name = fixed;
@@ -117,7 +121,7 @@ export class ChatCore {
       this.#send(member, { type: "name", name: fixed });
     }
     this.#send(member, { type: "room", room: LOBBY, initial: true });
-    this.#send(member, { type: "history", room: LOBBY, messages: this.#options.history.recent(LOBBY) });
+    this.#enter(member, LOBBY);
     if (member.name !== undefined) this.#toRoom(LOBBY, { type: "join", room: LOBBY, name: member.name, reason: "chat" }, member);
   }
 
@@ -198,6 +202,7 @@ export class ChatCore {
     this.#users.set(key, member);
     this.#send(member, { type: "name", name });
     const room = member.room;
+    if (!member.listening) this.#enter(member, room); // a text client starts hearing its room
     if (previous === undefined) this.#toRoom(room, { type: "join", room, name, reason: "chat" }, member);
     else this.#toRoom(room, { type: "rename", room, from: previous, to: name }, member);
   }
@@ -251,29 +256,31 @@ export class ChatCore {
     if (old === room) return this.#send(member, { type: "room", room, initial: false });
     this.#exit(member, old);
     if (name !== undefined) this.#toRoom(old, { type: "leave", room: old, name, reason: "room" });
-    this.#enter(member, room);
     this.#send(member, { type: "room", room, initial: false });
-    this.#send(member, { type: "history", room, messages: this.#options.history.recent(room) });
+    this.#enter(member, room);
     if (name !== undefined) this.#toRoom(room, { type: "join", room, name, reason: "room" }, member);
   }
 
+  /** Puts `member` in `room`; if it may listen, it gets the room's history and then its traffic. */
   #enter(member: Member, room: string): void {
     member.room = room;
+    if (member.name === undefined && !member.protocol.listensBeforeName) return;
+    member.listening = true;
+    this.#send(member, { type: "history", room, messages: this.#options.history.recent(room) });
     member.handle.join(everyoneIn(room)).join(protocolRoom(member.protocol, room));
   }
 
   #exit(member: Member, room: string): void {
+    member.listening = false;
     member.handle.leave(everyoneIn(room)).leave(protocolRoom(member.protocol, room));
   }
 
+  /** The lobby, then every room with someone named in it, by name; `members` counts the named. */
   #roomList(): Array<{ name: string; members: number }> {
-    const names = this.#wynd
-      .rooms()
-      .filter((name) => name.startsWith("r:"))
-      .map((name) => name.slice(2))
-      .filter((name) => name !== LOBBY)
-      .sort();
-    return [LOBBY, ...names].map((name) => ({ name, members: this.#wynd.to(everyoneIn(name)).size }));
+    const counts = new Map<string, number>([[LOBBY, 0]]);
+    for (const member of this.#users.values()) counts.set(member.room, (counts.get(member.room) ?? 0) + 1);
+    const names = [...counts.keys()].filter((name) => name !== LOBBY).sort();
+    return [LOBBY, ...names].map((name) => ({ name, members: counts.get(name)! }));
   }
 
   #onBinary(member: Member, data: Uint8Array): void {

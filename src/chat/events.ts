@@ -87,6 +87,11 @@ export type Audience = "self" | "others";
 export interface ChatProtocol {
   /** The subprotocol name (`""` for the plain-text protocol, offered by nobody). */
   readonly name: string;
+  /**
+   * Whether a client without a name already receives its room's messages and history. The
+   * tutorial's text chat shows nothing until `/name`; the browser shows the room at once.
+   */
+  readonly listensBeforeName: boolean;
   /** Parses one text frame. Never throws: bad input is an `invalid` command. */
   parse(frame: string): ChatCommand;
   /**

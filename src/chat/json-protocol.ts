@@ -25,6 +25,7 @@ function stringField(object: Record<string, unknown>, key: string): string | und
 /** The JSON protocol (see the module comment). */
 export const jsonProtocol: ChatProtocol = {
   name: JSON_PROTOCOL,
+  listensBeforeName: true,
 
   parse(frame: string): ChatCommand {
     let value: unknown;

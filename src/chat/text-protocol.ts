@@ -40,6 +40,7 @@ function stamp(ts: number): string {
 /** The plain-text protocol (see the module comment). */
 export const textProtocol: ChatProtocol = {
   name: "",
+  listensBeforeName: false,
 
   parse(frame: string): ChatCommand {
     // The tutorial trims every line: "  hi " is "hi", and "/name  Bob " sets "Bob".
