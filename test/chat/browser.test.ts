@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { launchChromium } from "../helpers/browser.js";
-import { createChatServer } from "../../src/chat/index.js";
+import { createChatServer, parseTokenList } from "../../src/chat/index.js";
 
 /** Every wait of this file is bounded by this (ms): generous, as the machine is shared. */
 const WAIT_MS = 10_000;
@@ -48,8 +48,17 @@ describe("the chat's browser client in headless Chromium", () => {
     if (dataDir !== "") await rm(dataDir, { recursive: true, force: true });
   });
 
-  /** Opens the page in a new context, waits for the connection and sets `name`. */
-  async function openChat(name: string, query = ""): Promise<ChatPage> {
+  /** Opens the chat's page in a new context, waits for the connection and sets `name`. */
+  function openChat(name: string): Promise<ChatPage> {
+    return openChatAt(`http://127.0.0.1:${port}/`, name);
+  }
+
+  /**
+   * Opens `url` in a new context (a separate user); then, when `connected`, waits for the
+   * connection and sets `name` unless a token fixed it (`?token=` in `url`). `name` also labels
+   * the page in failure messages.
+   */
+  async function openChatAt(url: string, name: string, connected = true): Promise<ChatPage> {
     assert.ok(browser !== undefined);
     const context = await browser.newContext({ acceptDownloads: true });
     const page = await context.newPage();
@@ -65,9 +74,10 @@ describe("the chat's browser client in headless Chromium", () => {
       void dialog.dismiss();
     });
     pages.push(chatPage);
-    await page.goto(`http://127.0.0.1:${port}/${query}`);
+    await page.goto(url);
+    if (!connected) return chatPage;
     await waitForState(chatPage, "open");
-    if (name !== "") {
+    if (!url.includes("?token=")) {
       await page.getByTestId("name-input").fill(name);
       await page.getByTestId("name-input").press("Enter");
       await expectEntry(chatPage, "system", `You are now known as ${name}.`);
@@ -282,6 +292,58 @@ describe("the chat's browser client in headless Chromium", () => {
     }
   });
 
+  it("passes the page's ?token= to the WebSocket, whose name then is fixed; quits without reconnecting; stops retrying a refused token", async (t) => {
+    if (browser === undefined) return t.skip("no browser");
+    const authDir = await mkdtemp(join(tmpdir(), "wynd-chat-browser-auth-"));
+    const authed = createChatServer({ dataDir: authDir, auth: parseTokenList("tok-trent-1234 trent\n") });
+    const authedPort = (await authed.listen(0, "127.0.0.1")).port;
+    try {
+      const trent = await openChatAt(`http://127.0.0.1:${authedPort}/?token=tok-trent-1234`, "trent");
+      await expectEntry(trent, "system", "You are now known as trent.");
+      assert.equal(await trent.page.getByTestId("name-input").inputValue(), "trent");
+      assert.equal(await trent.page.getByTestId("name-input").getAttribute("readonly"), "");
+      await say(trent, "signed in");
+      assert.equal(await (await expectEntry(trent, "message", "signed in")).locator(".from").textContent(), "trent");
+
+      // Quit: the server says goodbye and closes; the page stays closed until asked.
+      await trent.page.getByTestId("quit-button").click();
+      await expectEntry(trent, "system", "Goodbye!");
+      await waitForState(trent, "closed");
+      await waitVisible(trent, trent.page.getByTestId("reconnect-button"), "the reconnect button");
+      await trent.page.getByTestId("reconnect-button").click();
+      await waitForState(trent, "open");
+      await expectSecondEntry(trent, "system", "You are now known as trent.");
+
+      // A bad token: the upgrade is refused (401) while the page loads fine; the page gives up.
+      const eve = await openChatAt(`http://127.0.0.1:${authedPort}/?token=not-a-token`, "eve", false);
+      await waitForState(eve, "closed");
+      assert.equal(await eve.page.getByTestId("connection-state").textContent(), "Refused by the server");
+      await expectEntry(eve, "error", "refused the connection");
+      assertNoProblems(trent);
+      assert.deepEqual(eve.dialogs, []);
+    } finally {
+      await closeAll();
+      await authed.close();
+      await rm(authDir, { recursive: true, force: true });
+    }
+  });
+
+  it("does not reconnect after the server closes a flooding page with 1008", async (t) => {
+    if (browser === undefined) return t.skip("no browser");
+    const oscar = await openChat("oscar");
+    try {
+      await oscar.page.evaluate(FLOOD_SCRIPT);
+      await waitForState(oscar, "closed");
+      await expectEntry(oscar, "error", "The server closed the connection");
+      // The first reconnect would come within 0.5 s: a while later, the page is still closed.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      assert.equal(await oscar.page.getByTestId("connection-state").getAttribute("data-state"), "closed");
+      assert.deepEqual(oscar.dialogs, []);
+    } finally {
+      await closeAll();
+    }
+  });
+
   it("shows reconnecting while the server is down, reconnects when it is back, sends the name again and replays the history", async (t) => {
     if (browser === undefined) return t.skip("no browser");
     const kim = await openChat("kim");
@@ -328,4 +390,14 @@ const DROP_SCRIPT = `(() => {
   const zone = document.querySelector('[data-testid="drop-zone"]');
   zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: data, bubbles: true, cancelable: true }));
   zone.dispatchEvent(new DragEvent("drop", { dataTransfer: data, bubbles: true, cancelable: true }));
+})()`;
+
+/** Sends 80 messages at once through the composer, far past the rate limit's burst. */
+const FLOOD_SCRIPT = `(() => {
+  const form = document.querySelector('[data-testid="composer"]');
+  const input = document.querySelector('[data-testid="message-input"]');
+  for (let i = 0; i < 80; i++) {
+    input.value = "flood " + i;
+    form.requestSubmit();
+  }
 })()`;

@@ -78,6 +78,7 @@ const state = {
   /** @type {string | null} */ privateTo: null,
   /** Reconnect attempts since the last welcome. */ attempt: 0,
   /** Consecutive upgrades refused while the page itself was reachable. */ refusals: 0,
+  /** Whether a connection of this page ever got its welcome. */ welcomed: false,
   /** No automatic reconnect: the user quit, or the server refused us. */ stopped: false,
   limits: { maxMessageBytes: 4096, maxFileBytes: 5 * 1024 * 1024, maxNameLength: 32 },
   /** @type {string[]} */ help: [],
@@ -179,8 +180,11 @@ async function onClosed(event, opened) {
     return setConn("closed", "Closed by the server");
   }
   if (!opened && (await pageReachable())) {
+    // Twice in a row is a refusal (a bad token: 401). After a session, allow for a while more:
+    // the server may not have noticed our old connection drop yet (a token's name is then
+    // still online: 409).
     state.refusals += 1;
-    if (state.refusals >= 2) {
+    if (state.refusals >= (state.welcomed ? 5 : 2)) {
       state.stopped = true;
       addEntry("error", { text: "The server refused the connection (is the ?token= in the address valid?)." });
       return setConn("closed", "Refused by the server");
@@ -328,6 +332,7 @@ function handleEvent(e) {
 
 /** @param {Json} e */
 function onWelcome(e) {
+  state.welcomed = true;
   state.attempt = 0;
   state.refusals = 0;
   const limits = e["limits"];
