@@ -62,10 +62,8 @@ async function serve(base: URL, request: IncomingMessage, response: ServerRespon
     answer(response, 405, "method not allowed\n", { Allow: "GET, HEAD" });
     return;
   }
-  let path: string;
-  try {
-    path = new URL(request.url ?? "/", "http://localhost").pathname;
-  } catch {
+  const path = pathOf(request.url ?? "/");
+  if (path === undefined) {
     answer(response, 400, "bad request\n");
     return;
   }
@@ -85,6 +83,20 @@ async function serve(base: URL, request: IncomingMessage, response: ServerRespon
   }
   response.writeHead(200, { ...SECURITY_HEADERS, "Content-Type": contentType, "Content-Length": body.length });
   response.end(request.method === "HEAD" ? undefined : body);
+}
+
+/**
+ * The path of a request-target, compared as sent (no decoding, no dot-segment removal: an
+ * encoded or dotted path is simply not one of the routes). `//app.js` is a path here, not a
+ * scheme-relative URL; an absolute-form target (RFC 9112 §3.2.2) gives its path.
+ */
+function pathOf(target: string): string | undefined {
+  if (target.startsWith("/")) return target.split("?", 1)[0];
+  try {
+    return new URL(target).pathname;
+  } catch {
+    return undefined;
+  }
 }
 
 function answer(response: ServerResponse, status: number, text: string, extra: Record<string, string> = {}): void {
