@@ -66,7 +66,7 @@ function runToken(argv: readonly string[]): number {
     args: [...argv],
     options: { secret: { type: "string" }, name: { type: "string" }, ttl: { type: "string" } },
   });
-  const secret = values.secret ?? process.env["WYND_CHAT_SECRET"];
+  const secret = values.secret ?? envSecret();
   if (secret === undefined || values.name === undefined) throw new UsageError("wynd chat token needs --secret (or WYND_CHAT_SECRET) and --name");
   const ttlSeconds = integer("ttl", values.ttl, 1);
   try {
@@ -107,11 +107,17 @@ async function runServer(argv: readonly string[]): Promise<number> {
   const port = integer("port", values.port, 0) ?? 8080;
   if (port > 65535) throw new UsageError(`invalid --port: ${values.port}`);
   if (values.memory === true && values["data-dir"] !== undefined) throw new UsageError("--memory and --data-dir exclude each other");
-  const secret = values["auth-secret"] ?? process.env["WYND_CHAT_SECRET"];
+  const secret = values["auth-secret"] ?? envSecret();
   if (values.auth !== undefined && secret !== undefined) throw new UsageError("--auth and --auth-secret exclude each other");
   let auth: Authenticator | undefined;
   if (values.auth !== undefined) auth = await readTokenFile(values.auth);
-  else if (secret !== undefined) auth = signedTokenAuthenticator(secret);
+  else if (secret !== undefined) {
+    try {
+      auth = signedTokenAuthenticator(secret);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
 
   const rate = values.rate === undefined ? undefined : Number(values.rate);
   if (rate !== undefined && !(Number.isFinite(rate) && rate > 0)) throw new UsageError(`invalid --rate: ${values.rate}`);
@@ -159,6 +165,12 @@ async function runServer(argv: readonly string[]): Promise<number> {
   await stopped;
   process.stdout.write("wynd chat stopped\n");
   return 0;
+}
+
+/** The secret from the environment (kept out of `ps`), an empty value counting as none. */
+function envSecret(): string | undefined {
+  const secret = process.env["WYND_CHAT_SECRET"];
+  return secret === undefined || secret === "" ? undefined : secret;
 }
 
 /** `{ [key]: value }`, or `{}` when value is undefined (exactOptionalPropertyTypes). */
