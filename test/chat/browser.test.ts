@@ -163,6 +163,23 @@ describe("the chat's browser client in headless Chromium", () => {
     }
   });
 
+  it("fits a 360 px wide screen without sideways scrolling, with a label for every input and a live message list", async (t) => {
+    if (browser === undefined) return t.skip("no browser");
+    const peggy = await openChat("peggy");
+    try {
+      await peggy.page.setViewportSize({ width: 360, height: 740 });
+      await say(peggy, "a long word: " + "x".repeat(200));
+      await expectEntry(peggy, "message", "a long word");
+      const layout = (await peggy.page.evaluate(LAYOUT_SCRIPT)) as { scrollWidth: number; unlabelled: string[]; live: string | null };
+      assert.ok(layout.scrollWidth <= 360, `the page is ${layout.scrollWidth} px wide`);
+      assert.deepEqual(layout.unlabelled, [], "inputs without a label");
+      assert.equal(layout.live, "polite");
+      assertNoProblems(peggy);
+    } finally {
+      await closeAll();
+    }
+  });
+
   it("keeps messages in their room: a page joins a room by name, another by clicking it in the rooms pane, and both leave back to the lobby", async (t) => {
     if (browser === undefined) return t.skip("no browser");
     const carol = await openChat("carol");
@@ -401,3 +418,10 @@ const FLOOD_SCRIPT = `(() => {
     form.requestSubmit();
   }
 })()`;
+
+/** The page's width, its inputs without a label, and the message list's aria-live. */
+const LAYOUT_SCRIPT = `(() => ({
+  scrollWidth: document.documentElement.scrollWidth,
+  unlabelled: [...document.querySelectorAll("input")].filter((input) => input.labels.length === 0).map((input) => input.outerHTML),
+  live: document.querySelector('[data-testid="messages"]').getAttribute("aria-live"),
+}))()`;
