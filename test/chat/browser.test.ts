@@ -361,10 +361,13 @@ describe("the chat's browser client in headless Chromium", () => {
     }
   });
 
-  it("shows reconnecting while the server is down, reconnects when it is back, sends the name again and replays the history", async (t) => {
+  it("shows reconnecting while the server is down, reconnects when it is back, sends the name again, rejoins its room and replays its history", async (t) => {
     if (browser === undefined) return t.skip("no browser");
     const kim = await openChat("kim");
     try {
+      await kim.page.getByTestId("room-input").fill("ops");
+      await kim.page.getByTestId("room-input").press("Enter");
+      await expectEntry(kim, "room", "You are in #ops");
       await say(kim, "before the restart");
       await expectEntry(kim, "message", "before the restart");
       await chat.close();
@@ -373,9 +376,12 @@ describe("the chat's browser client in headless Chromium", () => {
       chat = createChatServer({ dataDir });
       await chat.listen(port, "127.0.0.1");
       await waitForState(kim, "open", RECONNECT_WAIT_MS);
-      // The name is set again on the new connection, and the lobby's history survived on disk.
+      // The name is set again on the new connection, the page goes back to its room, whose
+      // history survived on disk.
       await expectSecondEntry(kim, "system", "You are now known as kim.");
+      await expectSecondEntry(kim, "room", "You are in #ops");
       await expectEntry(kim, "history", "before the restart");
+      assert.equal(await kim.page.getByTestId("current-room").textContent(), "ops");
       await say(kim, "after the restart");
       await expectEntry(kim, "message", "after the restart");
       // The restart's refused connections are expected console noise; nothing else is.
@@ -386,7 +392,7 @@ describe("the chat's browser client in headless Chromium", () => {
     }
   });
 
-  /** The second "You are now known as" entry: one per connection. */
+  /** The second entry of `kind` containing `text` (one per connection: "You are now known as…"). */
   async function expectSecondEntry(chatPage: ChatPage, kind: string, text: string): Promise<void> {
     const locator = chatPage.page.locator(`[data-testid="entry"][data-kind="${kind}"]`).filter({ hasText: text }).nth(1);
     await waitVisible(chatPage, locator, `${chatPage.name}: a second ${kind} entry ${JSON.stringify(text)}`);
