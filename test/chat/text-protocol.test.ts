@@ -178,6 +178,9 @@ describe("chat: plain-text protocol", () => {
     await alice.expect("Message too long (max 16 bytes)");
     alice.send("/msg bob " + "x".repeat(17));
     await alice.expect("Message too long (max 16 bytes)");
+    // Far over the limit, a line is refused without being parsed.
+    alice.send("x".repeat(1024 * 1024));
+    await alice.expect("Message too long (max 16 bytes)");
     alice.send("x".repeat(16));
     await bob.expect(`alice: ${"x".repeat(16)}`);
     await assertNothingMore(bob);
