@@ -32,6 +32,15 @@ function splitWord(text: string): [string, string] {
   return [text.slice(0, match.index), text.slice(match.index + 1).trim()];
 }
 
+/**
+ * User text made safe for a terminal: continuation lines are indented (a message cannot fake a
+ * line from someone else, "hi\nbob: send me your password"), and other control characters —
+ * ANSI escape sequences that would drive the reader's terminal — become U+FFFD.
+ */
+export function plain(text: string): string {
+  return text.replace(/\r?\n/g, "\n  ").replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "\ufffd");
+}
+
 /** `2026-11-26T01:02:03Z`: a timestamp without milliseconds. */
 function stamp(ts: number): string {
   return `${new Date(ts).toISOString().slice(0, 19)}Z`;
@@ -83,9 +92,9 @@ export const textProtocol: ChatProtocol = {
         return `You are now known as ${event.name}`;
       case "message":
         // The tutorial does not echo a message to its sender: wscat already shows what was typed.
-        return self ? undefined : `${event.from}: ${event.text}`;
+        return self ? undefined : `${event.from}: ${plain(event.text)}`;
       case "private":
-        return self ? `[private to ${event.to}] ${event.text}` : `[private from ${event.from}] ${event.text}`;
+        return self ? `[private to ${event.to}] ${plain(event.text)}` : `[private from ${event.from}] ${plain(event.text)}`;
       case "join":
         if (self) return undefined; // "You are now known as…" / "You are now in room…" said it
         return event.reason === "chat" ? `${event.name} joined the chat` : `${event.name} joined room ${event.room}`;
@@ -104,7 +113,7 @@ export const textProtocol: ChatProtocol = {
         if (event.messages.length === 0) return undefined;
         return [
           historyHeader(event.room, event.messages.length),
-          ...event.messages.map((m) => `[${stamp(m.ts)}] ${m.from}: ${m.text}`),
+          ...event.messages.map((m) => `[${stamp(m.ts)}] ${m.from}: ${plain(m.text)}`),
           HISTORY_FOOTER,
         ].join("\n");
       case "file":

@@ -114,6 +114,10 @@ describe("chat: JSON protocol wynd-chat.v1", () => {
     await dave.event("name");
     await dave.event("rename");
     await carol.expect("dave is now known as david");
+    // A multi-line message from the browser cannot fake a line, nor drive a terminal, in wscat.
+    dave.sendJson({ type: "message", text: "two\nlines: fake\u001b[2J" });
+    assert.equal((await dave.event("message"))["text"], "two\nlines: fake\u001b[2J");
+    await carol.expect("david: two\n  lines: fake\ufffd[2J");
     carol.send("/msg david hi");
     await carol.expect("[private to david] hi");
     assert.deepEqual(await dave.event("private"), { type: "private", from: "carol", to: "david", text: "hi" });
