@@ -1,7 +1,7 @@
 /**
- * The chat's HTTP side: three static files of the browser client (`GET /` → `index.html`,
- * `GET /app.js`, `GET /style.css`), nothing else. Routes are an exact allow-list of paths, so no
- * request can name another file (no path traversal, whatever its encoding); other paths get 404,
+ * The chat's HTTP side: the static files of the browser client (`GET /` → `index.html`,
+ * `GET /app.js`, `GET /view.js`, `GET /style.css`), nothing else. Routes are an exact
+ * allow-list of paths, so no request can name another file (no path traversal, whatever its encoding); other paths get 404,
  * other methods 405. Every response carries the security headers below.
  *
  * Files are read at each request (they are small, and an edited page shows on reload).
@@ -24,6 +24,7 @@ export const DEFAULT_PUBLIC_DIR = new URL("../../../src/chat/public/", import.me
 export const STATIC_ROUTES: Readonly<Record<string, readonly [file: string, contentType: string]>> = Object.freeze({
   "/": ["index.html", "text/html; charset=utf-8"],
   "/app.js": ["app.js", "text/javascript; charset=utf-8"],
+  "/view.js": ["view.js", "text/javascript; charset=utf-8"],
   "/style.css": ["style.css", "text/css; charset=utf-8"],
 });
 
