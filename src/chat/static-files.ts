@@ -1,8 +1,9 @@
 /**
  * The chat's HTTP side: the static files of the browser client (`GET /` → `index.html`,
  * `GET /app.js`, `GET /view.js`, `GET /style.css`), nothing else. Routes are an exact
- * allow-list of paths, so no request can name another file (no path traversal, whatever its encoding); other paths get 404,
- * other methods 405. Every response carries the security headers below.
+ * allow-list of paths, so no request can name another file (no path traversal, whatever its
+ * encoding); other paths get 404, other methods 405. Every response carries the security
+ * headers below.
  *
  * Files are read at each request (they are small, and an edited page shows on reload).
  *
