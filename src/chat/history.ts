@@ -37,6 +37,13 @@ export const DEFAULT_HISTORY_SIZE = 50;
  */
 export const MAX_PENDING_WRITE_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Rooms whose history is kept in memory; past it, the room written to longest ago is forgotten
+ * (its lines stay in the file). Rooms are free to create: without a bound, anyone could grow the
+ * process with `/join` and one message per room. Worst case: 1000 × size × maxMessageBytes.
+ */
+export const MAX_HISTORY_ROOMS = 1000;
+
 /** Options of {@link HistoryStore}. */
 export interface HistoryOptions {
   /** The directory of the history file (created if needed); undefined keeps history in memory only. */
@@ -149,8 +156,11 @@ export class HistoryStore {
     let messages = this.#rooms.get(record.room);
     if (messages === undefined) {
       messages = [];
-      this.#rooms.set(record.room, messages);
+    } else {
+      this.#rooms.delete(record.room); // re-inserted below: the Map's order is recency of writes
     }
+    this.#rooms.set(record.room, messages);
+    if (this.#rooms.size > MAX_HISTORY_ROOMS) this.#rooms.delete(this.#rooms.keys().next().value!);
     messages.push({ from: record.from, text: record.text, ts: record.ts });
     if (messages.length > this.#size) messages.shift();
   }

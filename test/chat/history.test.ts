@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { HistoryStore, MAX_HISTORY_ROOMS } from "../../src/chat/history.js";
 import { HISTORY_FILE } from "../../src/chat/index.js";
 import { assertNothingMore, jsonClient, startChat, tempDir, textClient } from "./helpers.js";
 
@@ -132,5 +133,19 @@ describe("chat: history", () => {
     await alice.event("message");
     const bob = await textClient(t, ws, "bob");
     assert.match(await bob.text(), /alice: still works/);
+  });
+});
+
+describe("chat: history store", () => {
+  it("keeps at most MAX_HISTORY_ROOMS rooms in memory, forgetting the one written to longest ago", () => {
+    const store = new HistoryStore({ size: 2, onError: (error) => assert.fail(error), onWarning: (message) => assert.fail(message) });
+    for (let i = 0; i < MAX_HISTORY_ROOMS; i++) store.append({ room: `r${i}`, from: "a", text: "x", ts: i });
+    store.append({ room: "r0", from: "a", text: "y", ts: 1 }); // r0 is now the most recent
+    store.append({ room: "new", from: "a", text: "z", ts: 2 });
+    assert.equal(store.recent("r1").length, 0, "the oldest room was forgotten");
+    assert.deepEqual(store.recent("r0").map((m) => m.text), ["x", "y"]);
+    assert.deepEqual(store.recent("new").map((m) => m.text), ["z"]);
+    store.append({ room: "r0", from: "a", text: "w", ts: 3 });
+    assert.deepEqual(store.recent("r0").map((m) => m.text), ["y", "w"], "the last `size` messages");
   });
 });
