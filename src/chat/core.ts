@@ -153,7 +153,8 @@ export class ChatCore {
     }
     const command = member.protocol.parse(frame);
     const query = command.type === "rooms" || command.type === "users" || command.type === "help";
-    if (command.type === "none" || !this.#admit(member, query ? member.queries : member.sends)) return undefined;
+    // Every frame costs a token, empty lines included: a flood of nothing is still a flood.
+    if (!this.#admit(member, query ? member.queries : member.sends)) return undefined;
     return this.#run(member, command);
   }
 
