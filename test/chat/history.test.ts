@@ -51,7 +51,9 @@ describe("chat: history", () => {
     const start = Date.UTC(2026, 10, 26, 1, 0, 0);
     assert.ok(records.every((r, i) => r.ts > start && r.ts < start + 60_000 && (i === 0 || r.ts > records[i - 1]!.ts)));
 
-    const second = await startChat(t, { dataDir, historySize: 2 });
+    // close() released the port: the restart takes the same one.
+    const second = await startChat(t, { dataDir, historySize: 2 }, Number(new URL(first.ws).port));
+    assert.equal(second.ws, first.ws);
     const bob = await textClient(t, second.ws);
     bob.send("/name bob");
     await bob.expect("You are now known as bob");

@@ -1,6 +1,7 @@
 // The rules for names and rooms, and the validation of createChatServer's options.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { startChat } from "./helpers.js";
 import { createChatServer, isValidName } from "../../src/chat/index.js";
 import { nameKey, roomKey } from "../../src/chat/names.js";
 
@@ -26,5 +27,15 @@ describe("chat: names and options", () => {
     assert.throws(() => createChatServer({ historySize: 1.5 }), RangeError);
     assert.throws(() => createChatServer({ rateLimit: { burst: 0 } }), RangeError);
     assert.throws(() => createChatServer({ auth: "secret" as unknown as () => undefined }), TypeError);
+  });
+
+  it("rejects listen() on a port in use, and close() before listen() resolves", async (t) => {
+    const { chat } = await startChat(t);
+    const other = createChatServer({ onError: () => undefined });
+    await assert.rejects(other.listen(chat.address!.port, "127.0.0.1"), { code: "EADDRINUSE" });
+    await other.close();
+    const unused = createChatServer();
+    await unused.close();
+    await assert.rejects(unused.listen(0), /closed/);
   });
 });
