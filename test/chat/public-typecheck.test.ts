@@ -20,13 +20,15 @@ function tsc(...args: string[]): Promise<{ code: number | null; output: string }
   });
 }
 
-test("tsconfig.public.json covers the browser client's script", async () => {
+test("tsconfig.public.json covers the browser client's scripts", async () => {
   const { code, output } = await tsc("-p", "tsconfig.public.json", "--listFilesOnly");
   assert.equal(code, 0, output);
-  assert.ok(output.split("\n").some((line) => line.endsWith("src/chat/public/app.js")), `app.js is not in:\n${output}`);
+  for (const script of ["app.js", "view.js"]) {
+    assert.ok(output.split("\n").some((line) => line.endsWith(`src/chat/public/${script}`)), `${script} is not in:\n${output}`);
+  }
 });
 
-test("the browser client's script type-checks against the DOM with tsconfig.public.json", async () => {
+test("the browser client's scripts type-check against the DOM with tsconfig.public.json", async () => {
   const { code, output } = await tsc("-p", "tsconfig.public.json", "--pretty", "false");
   assert.equal(code, 0, `tsc -p tsconfig.public.json failed:\n${output}`);
 });

@@ -1,15 +1,15 @@
 // @ts-check
 /**
- * The wynd chat browser client: plain browser JavaScript (an ES module, no build step, no
+ * The wynd chat browser client: plain browser JavaScript (ES modules, no build step, no
  * framework), type-checked by `tsconfig.public.json`. It speaks the `wynd-chat.v1` subprotocol of
  * docs/chat.md: JSON text frames both ways, files as binary frames (4-byte big-endian header
- * length, JSON header, bytes).
- *
- * Security rule of this file: everything that came from the network is put in the page with
- * `textContent`, `createTextNode` or as an attribute value, never parsed as HTML.
+ * length, JSON header, bytes). This module holds the connection and the user's actions;
+ * view.js shows things, always as text.
  *
  * @module
  */
+
+import { addEntry, addFileEntry, addHistory, formatSize, renderRooms, renderUsers, showConnection, showPrivateTarget, str, ui } from "./view.js";
 
 const PROTOCOL = "wynd-chat.v1";
 /** Reconnect backoff: the ceiling doubles from 0.5 s up to 30 s; the delay is drawn in its upper
@@ -23,50 +23,7 @@ const REFRESH_DELAY_MS = 100;
 const REFRESH_INTERVAL_MS = 1000;
 /** Rooms and users change in rooms we are not in, without an event to us: poll now and then. */
 const POLL_MS = 20_000;
-/** The message list keeps this many entries; older ones go (and their object URLs with them). */
-const MAX_ENTRIES = 1000;
-/** Received images of these types are previewed. Never SVG: it can carry script. */
-const PREVIEW_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp"]);
-
 /** @typedef {Record<string, unknown>} Json */
-/** @typedef {"connecting" | "open" | "reconnecting" | "closed"} ConnState */
-
-/**
- * The element with `data-testid="<id>"`, checked to be of the expected class.
- * @template {Element} T
- * @param {string} id
- * @param {{ new (): T, prototype: T }} type
- * @returns {T}
- */
-function byId(id, type) {
-  const found = document.querySelector(`[data-testid="${id}"]`);
-  if (!(found instanceof type)) throw new Error(`index.html lacks the ${type.name} [data-testid=${id}]`);
-  return found;
-}
-
-const ui = {
-  conn: byId("connection-state", HTMLElement),
-  reconnect: byId("reconnect-button", HTMLButtonElement),
-  quit: byId("quit-button", HTMLButtonElement),
-  nameForm: byId("name-form", HTMLFormElement),
-  nameInput: byId("name-input", HTMLInputElement),
-  nameNote: byId("name-note", HTMLElement),
-  rooms: byId("rooms-list", HTMLUListElement),
-  joinForm: byId("join-form", HTMLFormElement),
-  roomInput: byId("room-input", HTMLInputElement),
-  leave: byId("leave-button", HTMLButtonElement),
-  currentRoom: byId("current-room", HTMLElement),
-  dropZone: byId("drop-zone", HTMLElement),
-  dropHint: byId("drop-hint", HTMLElement),
-  messages: byId("messages", HTMLOListElement),
-  composer: byId("composer", HTMLFormElement),
-  privateTarget: byId("private-target", HTMLElement),
-  privateName: byId("private-target-name", HTMLElement),
-  privateCancel: byId("private-cancel", HTMLButtonElement),
-  messageInput: byId("message-input", HTMLInputElement),
-  fileInput: byId("file-input", HTMLInputElement),
-  users: byId("users-list", HTMLUListElement),
-};
 
 const state = {
   /** @type {WebSocket | null} */ ws: null,
@@ -89,8 +46,6 @@ const state = {
   /** @type {number | undefined} */ pollTimer: undefined,
 };
 
-/** Object URLs of received files, per entry, revoked when the entry is trimmed. */
-const objectUrls = new WeakMap();
 const encoder = new TextEncoder();
 
 // ---------------------------------------------------------------- connection
@@ -106,19 +61,6 @@ function chatUrl() {
   return url.href;
 }
 
-/**
- * Shows the connection state (text for people, `data-state` for styles and tests).
- * @param {ConnState} connState
- * @param {string} text
- */
-function setConn(connState, text) {
-  ui.conn.dataset["state"] = connState;
-  ui.conn.textContent = text;
-  ui.reconnect.hidden = connState === "open" || connState === "connecting";
-  ui.reconnect.textContent = connState === "reconnecting" ? "Reconnect now" : "Reconnect";
-  ui.quit.disabled = connState !== "open";
-}
-
 function clearRetry() {
   clearTimeout(state.retryTimer);
   clearInterval(state.countdownTimer);
@@ -128,13 +70,13 @@ function clearRetry() {
 function connect() {
   clearRetry();
   state.stopped = false;
-  setConn("connecting", state.attempt === 0 ? "Connecting…" : "Reconnecting…");
+  showConnection("connecting", state.attempt === 0 ? "Connecting…" : "Reconnecting…");
   /** @type {WebSocket} */
   let ws;
   try {
     ws = new WebSocket(chatUrl(), PROTOCOL);
   } catch (error) {
-    setConn("closed", "Closed");
+    showConnection("closed", "Closed");
     addEntry("error", { text: `Cannot connect: ${String(error)}` });
     return;
   }
@@ -149,7 +91,7 @@ function connect() {
       ws.close(1000);
       return;
     }
-    setConn("open", "Connected");
+    showConnection("open", "Connected");
   });
   ws.addEventListener("message", (event) => {
     if (ws !== state.ws) return;
@@ -173,11 +115,11 @@ function connect() {
 async function onClosed(event, opened) {
   clearTimeout(state.pollTimer);
   state.pollTimer = undefined;
-  if (state.stopped) return setConn("closed", "Closed");
+  if (state.stopped) return showConnection("closed", "Closed");
   if (event.code === 1008) {
     state.stopped = true;
     addEntry("error", { text: `The server closed the connection: ${event.reason || "policy violation"}.` });
-    return setConn("closed", "Closed by the server");
+    return showConnection("closed", "Closed by the server");
   }
   if (!opened && (await pageReachable())) {
     // Twice in a row is a refusal (a bad token: 401). After a session, allow for a while more:
@@ -187,7 +129,7 @@ async function onClosed(event, opened) {
     if (state.refusals >= (state.welcomed ? 5 : 2)) {
       state.stopped = true;
       addEntry("error", { text: "The server refused the connection (is the ?token= in the address valid?)." });
-      return setConn("closed", "Refused by the server");
+      return showConnection("closed", "Refused by the server");
     }
   } else {
     state.refusals = 0;
@@ -213,7 +155,7 @@ function scheduleReconnect() {
   const due = Date.now() + delay;
   const tick = () => {
     const seconds = Math.max(1, Math.ceil((due - Date.now()) / 1000));
-    setConn("reconnecting", `Reconnecting in ${seconds} s…`);
+    showConnection("reconnecting", `Reconnecting in ${seconds} s…`);
   };
   tick();
   state.countdownTimer = window.setInterval(tick, 1000);
@@ -259,9 +201,6 @@ function poll() {
 }
 
 // ---------------------------------------------------------------- incoming events
-
-/** @param {unknown} value */
-const str = (value) => (typeof value === "string" ? value : value === undefined || value === null ? "" : String(value));
 
 /** @param {string} data */
 function onText(data) {
@@ -310,11 +249,11 @@ function handleEvent(e) {
       addEntry("room", { ts, text: `You are in #${state.room}` });
       return scheduleRefresh();
     case "rooms":
-      return renderRooms(e["rooms"]);
+      return renderRooms(e["rooms"], state.room, (room) => send({ type: "join", room }));
     case "users":
-      return renderUsers(e["users"]);
+      return renderUsers(e["users"], state.name, state.privateTo, setPrivateTarget);
     case "history":
-      return renderHistory(e);
+      return addHistory(e["room"], e["messages"], ts);
     case "error":
       addEntry("error", { ts, text: str(e["message"]) || "Error", code: str(e["code"]) });
       if (e["code"] === "no-name") ui.nameInput.focus();
@@ -363,67 +302,6 @@ function onWelcome(e) {
   poll();
 }
 
-/** @param {unknown} rooms */
-function renderRooms(rooms) {
-  if (!Array.isArray(rooms)) return;
-  ui.rooms.replaceChildren(
-    ...rooms.map((entry) => {
-      const room = /** @type {Json} */ (entry ?? {});
-      const name = str(room["name"]);
-      const button = document.createElement("button");
-      button.type = "button";
-      button.dataset["testid"] = "room";
-      button.dataset["room"] = name;
-      button.append(`#${name}`);
-      const count = document.createElement("span");
-      count.className = "count";
-      count.textContent = str(room["members"]);
-      count.setAttribute("aria-label", `${str(room["members"])} members`);
-      button.append(count);
-      if (name === state.room) button.setAttribute("aria-current", "true");
-      button.addEventListener("click", () => name !== state.room && send({ type: "join", room: name }));
-      const li = document.createElement("li");
-      li.append(button);
-      return li;
-    }),
-  );
-}
-
-/** @param {unknown} users */
-function renderUsers(users) {
-  if (!Array.isArray(users)) return;
-  ui.users.replaceChildren(
-    ...users.map((user) => {
-      const name = str(user);
-      const button = document.createElement("button");
-      button.type = "button";
-      button.dataset["testid"] = "user";
-      button.dataset["name"] = name;
-      button.textContent = name;
-      if (name === state.name) {
-        button.append(" (you)");
-        button.disabled = true;
-      }
-      if (name === state.privateTo) button.setAttribute("aria-pressed", "true");
-      button.addEventListener("click", () => setPrivateTarget(name));
-      const li = document.createElement("li");
-      li.append(button);
-      return li;
-    }),
-  );
-}
-
-/** @param {Json} e */
-function renderHistory(e) {
-  const messages = e["messages"];
-  if (!Array.isArray(messages) || messages.length === 0) return;
-  addEntry("room", { ts: e["ts"], text: `Earlier in #${str(e["room"])}:` });
-  for (const message of messages) {
-    const m = /** @type {Json} */ (message ?? {});
-    addEntry("history", { ts: m["ts"], from: str(m["from"]), text: str(m["text"]) });
-  }
-}
-
 /**
  * A received file frame: 4-byte big-endian header length, the JSON header, the file's bytes.
  * @param {ArrayBuffer} buffer
@@ -446,79 +324,7 @@ function onFile(buffer) {
   }
   const h = /** @type {Json} */ (header);
   const bytes = new Uint8Array(buffer, 4 + headerLength);
-  const name = str(h["name"]) || "file";
-  const mime = str(h["mime"]);
-  // Anything but a known image type is served to the browser as opaque bytes, so a received
-  // text/html file opened from its blob: URL cannot run as a page of this origin.
-  const blob = new Blob([bytes], { type: PREVIEW_TYPES.has(mime) ? mime : "application/octet-stream" });
-  const url = URL.createObjectURL(blob);
-  const li = addEntry("file", { ts: h["ts"], from: str(h["from"]), text: "", mine: h["from"] === state.name });
-  objectUrls.set(li, url);
-  const text = li.querySelector(".text") ?? li;
-  const link = document.createElement("a");
-  link.href = url;
-  link.download = name;
-  link.dataset["testid"] = "file-link";
-  link.textContent = name;
-  text.append("shared ", link, ` (${formatSize(bytes.byteLength)})`);
-  if (PREVIEW_TYPES.has(mime)) {
-    const img = document.createElement("img");
-    img.src = url;
-    img.alt = `Preview of ${name}`;
-    img.className = "preview";
-    img.dataset["testid"] = "file-preview";
-    text.append(img);
-  }
-}
-
-/** @param {number} bytes */
-function formatSize(bytes) {
-  if (bytes < 1024) return `${bytes} bytes`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
-
-// ---------------------------------------------------------------- the message list
-
-/**
- * Appends one entry to the message list, as text only.
- * @param {string} kind message, private, join, leave, rename, room, history, file, error, system
- * @param {{ ts?: unknown, from?: string, text: string, code?: string, mine?: boolean }} parts
- * @returns {HTMLLIElement}
- */
-function addEntry(kind, parts) {
-  const list = ui.messages;
-  const stick = list.scrollTop + list.clientHeight >= list.scrollHeight - 40;
-  const li = document.createElement("li");
-  li.className = `entry entry-${kind}${parts.mine === true ? " mine" : ""}`;
-  li.dataset["testid"] = "entry";
-  li.dataset["kind"] = kind;
-  if (parts.code !== undefined) li.dataset["code"] = parts.code;
-  const date = new Date(typeof parts.ts === "number" && Number.isFinite(parts.ts) ? parts.ts : Date.now());
-  const time = document.createElement("time");
-  time.dateTime = date.toISOString();
-  time.title = date.toLocaleString();
-  time.textContent = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-  li.append(time, " ");
-  if (parts.from !== undefined && parts.from !== "") {
-    const from = document.createElement("span");
-    from.className = "from";
-    from.textContent = parts.from;
-    li.append(from, " ");
-  }
-  const text = document.createElement("span");
-  text.className = "text";
-  text.textContent = parts.text;
-  li.append(text);
-  list.append(li);
-  while (list.childElementCount > MAX_ENTRIES && list.firstElementChild !== null) {
-    const old = list.firstElementChild;
-    const url = objectUrls.get(old);
-    if (url !== undefined) URL.revokeObjectURL(url);
-    old.remove();
-  }
-  if (stick) list.scrollTop = list.scrollHeight;
-  return li;
+  addFileEntry({ ts: h["ts"], from: str(h["from"]), name: str(h["name"]) || "file", mime: str(h["mime"]), bytes, mine: h["from"] === state.name });
 }
 
 // ---------------------------------------------------------------- user actions
@@ -526,13 +332,7 @@ function addEntry(kind, parts) {
 /** @param {string | null} name */
 function setPrivateTarget(name) {
   state.privateTo = name;
-  ui.privateTarget.hidden = name === null;
-  ui.privateName.textContent = name ?? "";
-  for (const button of ui.users.querySelectorAll("button")) {
-    button.toggleAttribute("aria-pressed", button.dataset["name"] === name);
-  }
-  ui.messageInput.placeholder = name === null ? "Message (Enter to send, /help for commands)" : `Private message to ${name}`;
-  ui.messageInput.focus();
+  showPrivateTarget(name);
 }
 
 /** @param {string} name */
@@ -655,7 +455,7 @@ ui.dropZone.addEventListener("drop", (event) => {
 });
 ui.quit.addEventListener("click", () => {
   state.stopped = true;
-  if (!send({ type: "quit" })) setConn("closed", "Closed");
+  if (!send({ type: "quit" })) showConnection("closed", "Closed");
 });
 ui.reconnect.addEventListener("click", () => {
   state.attempt = 0;
