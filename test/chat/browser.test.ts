@@ -15,6 +15,8 @@ const WAIT_MS = 10_000;
 /** The reconnect backoff after a server restart takes a few seconds at most. */
 const RECONNECT_WAIT_MS = 20_000;
 const XSS = "<img src=x onerror=alert(1)>";
+/** The bound of each test as a whole, for what has no timeout of its own (closing contexts). */
+const T = { timeout: 90_000 };
 
 type ChatServer = ReturnType<typeof createChatServer>;
 
@@ -41,12 +43,12 @@ describe("the chat's browser client in headless Chromium", () => {
     browser = await launchChromium(t as never);
     chat = createChatServer({ dataDir });
     port = (await chat.listen(0, "127.0.0.1")).port;
-  });
+  }, T);
   after(async () => {
     await browser?.close();
     await chat?.close();
     if (dataDir !== "") await rm(dataDir, { recursive: true, force: true });
-  });
+  }, T);
 
   /** Opens the chat's page in a new context, waits for the connection and sets `name`. */
   function openChat(name: string): Promise<ChatPage> {
@@ -138,7 +140,7 @@ describe("the chat's browser client in headless Chromium", () => {
     }
   }
 
-  it("serves the page under its Content-Security-Policy, and two pages that set names see each other's messages and each other in the users pane", async (t) => {
+  it("serves the page under its Content-Security-Policy, and two pages that set names see each other's messages and each other in the users pane", T, async (t) => {
     if (browser === undefined) return t.skip("no browser");
     const response = await fetch(`http://127.0.0.1:${port}/`);
     assert.match(response.headers.get("content-security-policy") ?? "", /default-src 'self'/);
@@ -163,7 +165,7 @@ describe("the chat's browser client in headless Chromium", () => {
     }
   });
 
-  it("fits a 360 px wide screen without sideways scrolling, with a label for every input and a live message list", async (t) => {
+  it("fits a 360 px wide screen without sideways scrolling, with a label for every input and a live message list", T, async (t) => {
     if (browser === undefined) return t.skip("no browser");
     const peggy = await openChat("peggy");
     try {
@@ -180,7 +182,7 @@ describe("the chat's browser client in headless Chromium", () => {
     }
   });
 
-  it("keeps messages in their room: a page joins a room by name, another by clicking it in the rooms pane, and both leave back to the lobby", async (t) => {
+  it("keeps messages in their room: a page joins a room by name, another by clicking it in the rooms pane, and both leave back to the lobby", T, async (t) => {
     if (browser === undefined) return t.skip("no browser");
     const carol = await openChat("carol");
     const dave = await openChat("dave");
@@ -219,7 +221,7 @@ describe("the chat's browser client in headless Chromium", () => {
     }
   });
 
-  it("sends a private message to the user clicked in the users pane, and back to the room after cancelling", async (t) => {
+  it("sends a private message to the user clicked in the users pane, and back to the room after cancelling", T, async (t) => {
     if (browser === undefined) return t.skip("no browser");
     const erin = await openChat("erin");
     const frank = await openChat("frank");
@@ -248,7 +250,7 @@ describe("the chat's browser client in headless Chromium", () => {
     }
   });
 
-  it("shares files picked or dropped: the other page receives them, downloads the same bytes and previews an image", async (t) => {
+  it("shares files picked or dropped: the other page receives them, downloads the same bytes and previews an image", T, async (t) => {
     if (browser === undefined) return t.skip("no browser");
     const heidi = await openChat("heidi");
     const ivan = await openChat("ivan");
@@ -265,7 +267,7 @@ describe("the chat's browser client in headless Chromium", () => {
       assert.equal(await fileEntry.locator(".from").textContent(), "heidi");
       const [download] = await Promise.all([ivan.page.waitForEvent("download", { timeout: WAIT_MS }), link.click()]);
       assert.equal(download.suggestedFilename(), "data.bin");
-      const saved = await download.path();
+      const saved = await withTimeout(download.path(), WAIT_MS, "the download to finish");
       assert.ok(saved !== null, "the download was not saved");
       assert.ok((await readFile(saved)).equals(bytes), "the downloaded bytes differ from the sent ones");
       // The sender sees its own file relayed too.
@@ -285,7 +287,7 @@ describe("the chat's browser client in headless Chromium", () => {
     }
   });
 
-  it(`shows ${XSS} as text in messages and private messages: no element is created and no dialog opens`, async (t) => {
+  it(`shows ${XSS} as text in messages and private messages: no element is created and no dialog opens`, T, async (t) => {
     if (browser === undefined) return t.skip("no browser");
     const judy = await openChat("judy");
     const mallory = await openChat("mallory");
@@ -309,7 +311,7 @@ describe("the chat's browser client in headless Chromium", () => {
     }
   });
 
-  it("passes the page's ?token= to the WebSocket, whose name then is fixed; quits without reconnecting; stops retrying a refused token", async (t) => {
+  it("passes the page's ?token= to the WebSocket, whose name then is fixed; quits without reconnecting; stops retrying a refused token", T, async (t) => {
     if (browser === undefined) return t.skip("no browser");
     const authDir = await mkdtemp(join(tmpdir(), "wynd-chat-browser-auth-"));
     const authed = createChatServer({ dataDir: authDir, auth: parseTokenList("tok-trent-1234 trent\n") });
@@ -345,7 +347,7 @@ describe("the chat's browser client in headless Chromium", () => {
     }
   });
 
-  it("does not reconnect after the server closes a flooding page with 1008", async (t) => {
+  it("does not reconnect after the server closes a flooding page with 1008", T, async (t) => {
     if (browser === undefined) return t.skip("no browser");
     const oscar = await openChat("oscar");
     try {
@@ -361,7 +363,7 @@ describe("the chat's browser client in headless Chromium", () => {
     }
   });
 
-  it("shows reconnecting while the server is down, reconnects when it is back, sends the name again, rejoins its room and replays its history", async (t) => {
+  it("shows reconnecting while the server is down, reconnects when it is back, sends the name again, rejoins its room and replays its history", T, async (t) => {
     if (browser === undefined) return t.skip("no browser");
     const kim = await openChat("kim");
     try {
@@ -431,3 +433,16 @@ const LAYOUT_SCRIPT = `(() => ({
   unlabelled: [...document.querySelectorAll("input")].filter((input) => input.labels.length === 0).map((input) => input.outerHTML),
   live: document.querySelector('[data-testid="messages"]').getAttribute("aria-live"),
 }))()`;
+
+/** `promise`, or a rejection naming `what` after `ms` milliseconds. */
+async function withTimeout<V>(promise: Promise<V>, ms: number, what: string): Promise<V> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
