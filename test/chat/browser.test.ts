@@ -187,6 +187,7 @@ describe("the chat's browser client in headless Chromium", () => {
     const carol = await openChat("carol");
     const dave = await openChat("dave");
     try {
+      assert.equal(await carol.page.getByTestId("leave-button").isDisabled(), true, "leave is offered in the lobby");
       await carol.page.getByTestId("room-input").fill("dev");
       await carol.page.getByTestId("room-input").press("Enter");
       await expectEntry(carol, "room", "You are in #dev");

@@ -244,8 +244,8 @@ function handleEvent(e) {
       addEntry("rename", { ts, text: `${str(e["from"])} is now known as ${str(e["to"])}` });
       return scheduleRefresh();
     case "room":
-      state.room = state.wantedRoom = str(e["room"]);
-      ui.currentRoom.textContent = state.room;
+      state.wantedRoom = str(e["room"]);
+      enterRoom(state.wantedRoom);
       addEntry("room", { ts, text: `You are in #${state.room}` });
       return scheduleRefresh();
     case "rooms":
@@ -269,6 +269,13 @@ function handleEvent(e) {
   }
 }
 
+/** @param {string} room the room we are now in */
+function enterRoom(room) {
+  state.room = room;
+  ui.currentRoom.textContent = room;
+  ui.leave.disabled = room === "lobby";
+}
+
 /** @param {Json} e */
 function onWelcome(e) {
   state.welcomed = true;
@@ -285,8 +292,7 @@ function onWelcome(e) {
   const help = e["help"];
   if (Array.isArray(help)) state.help = help.map(str);
   if (firstWelcome && state.help.length > 0) addEntry("system", { ts: e["ts"], text: state.help.join("\n") });
-  state.room = str(e["room"]) || "lobby";
-  ui.currentRoom.textContent = state.room;
+  enterRoom(str(e["room"]) || "lobby");
   if (typeof e["name"] === "string") {
     // An auth token fixed the name: nothing to choose, nothing to resend.
     state.nameFixed = true;
