@@ -140,7 +140,7 @@ describe("the chat's browser client in headless Chromium", () => {
     }
   }
 
-  it("serves the page under its Content-Security-Policy, and two pages that set names see each other's messages and each other in the users pane", T, async (t) => {
+  it("serves the page under its Content-Security-Policy, and two pages that set names see each other's messages, each other in the users pane, and a rename", T, async (t) => {
     if (browser === undefined) return t.skip("no browser");
     const response = await fetch(`http://127.0.0.1:${port}/`);
     assert.match(response.headers.get("content-security-policy") ?? "", /default-src 'self'/);
@@ -159,6 +159,13 @@ describe("the chat's browser client in headless Chromium", () => {
       await waitVisible(alice, alice.page.locator('[data-testid="user"][data-name="bob"]'), "bob in alice's users pane");
       await waitVisible(bob, bob.page.locator('[data-testid="user"][data-name="alice"]'), "alice in bob's users pane");
       await waitVisible(bob, bob.page.locator('[data-testid="room"][data-room="lobby"]'), "the lobby in bob's rooms pane");
+
+      // A rename is announced as one, and the users pane follows it.
+      await bob.page.getByTestId("name-input").fill("robert");
+      await bob.page.getByTestId("name-button").click();
+      await expectEntry(alice, "rename", "bob is now known as robert");
+      await waitVisible(alice, alice.page.locator('[data-testid="user"][data-name="robert"]'), "robert in alice's users pane");
+      assert.equal(await alice.page.locator('[data-testid="user"][data-name="bob"]').count(), 0, "bob is still listed");
       assertNoProblems(alice, bob);
     } finally {
       await closeAll();
