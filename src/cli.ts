@@ -4,6 +4,7 @@
  *
  *   wynd echo      [--port 9001] [--host 127.0.0.1] [--deflate]   echo every message back, same type
  *   wynd broadcast [--port 9002] [--host 127.0.0.1]   forward every message to every other client
+ *   wynd chat      [--port 8080] [--host 127.0.0.1] [--data-dir ./data] …   the chat (src/chat/cli.ts)
  *
  * Each prints one line when listening and exits cleanly on SIGINT/SIGTERM.
  *
@@ -13,6 +14,7 @@
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { runChatCommand } from "./chat/cli.js";
 import { WebSocketServer, type ServerOptions } from "./transport/server.js";
 
 const USAGE = `usage: wynd <command> [options]
@@ -20,6 +22,7 @@ const USAGE = `usage: wynd <command> [options]
 commands:
   echo       echo every message back with the same type (text -> text, binary -> binary)
   broadcast  forward every message, unchanged, to every other connected client
+  chat       the chat server and its browser client (wynd chat --help for its options)
 
 options:
   --port <n>              port to listen on (echo: 9001, broadcast: 9002; 0 picks a free one)
@@ -33,6 +36,8 @@ const DEFAULT_PORTS: Record<string, number> = { echo: 9001, broadcast: 9002 };
 
 /** Parses `argv` (without node and the script) and runs the command. Returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
+  // The chat has options of its own (its --max-message-bytes is a chat message's length).
+  if (argv[0] === "chat") return runChatCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({

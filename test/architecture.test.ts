@@ -71,3 +71,19 @@ test("only node: built-ins are imported at run time", () => {
     }
   }
 });
+
+test("src/chat uses only the public API (../index.js, ../errors.js), itself and node: built-ins", () => {
+  const chat = join(src, "chat");
+  const allowed = new Set([join(src, "index.ts"), join(src, "errors.ts")]);
+  for (const file of sources(chat)) {
+    for (const spec of importsOf(file)) {
+      if (spec.startsWith("node:")) continue;
+      assert.ok(spec.startsWith("."), `${relative(root, file)} imports ${spec}`);
+      const target = join(file, "..", spec).replace(/\.js$/, ".ts");
+      assert.ok(
+        allowed.has(target) || !relative(chat, target).startsWith(".."),
+        `${relative(root, file)} imports ${spec}: the chat must prove the public API is enough`,
+      );
+    }
+  }
+});

@@ -1,0 +1,180 @@
+/**
+ * `createChatServer`: the chat on one port — the browser client's files over HTTP and the chat
+ * over WebSocket upgrades of `/` — assembled from the chat core, the history store, the auth
+ * check and the static file handler, with every limit an option.
+ *
+ * @module
+ */
+
+import { createServer, type Server as HttpServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { HandshakeError, Wynd, type UpgradeRequest } from "../index.js";
+import { tokenFromRequest, type Authenticator } from "./auth.js";
+import { ChatCore, type ChatData } from "./core.js";
+import { DEFAULT_MAX_FILE_BYTES, MAX_FILE_HEADER_BYTES } from "./file-frames.js";
+import { DEFAULT_HISTORY_SIZE, HistoryStore } from "./history.js";
+import { JSON_PROTOCOL } from "./json-protocol.js";
+import { resolveRateLimit, type RateLimitOptions } from "./rate-limiter.js";
+import { createStaticHandler, DEFAULT_PUBLIC_DIR } from "./static-files.js";
+
+/** Default longest chat message, in UTF-8 bytes: 4 KiB. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 4096;
+
+/**
+ * How far past `maxFileBytes` a binary message is still read, so that a file somewhat over the
+ * limit gets a polite `file-too-large` answer; past `maxFileBytes` + this, the engine closes the
+ * connection with 1009 (message too big) without reading it.
+ */
+export const FILE_REFUSAL_SLACK_BYTES = 1024 * 1024;
+
+/** Options of {@link createChatServer}. Every limit has a default. */
+export interface ChatServerOptions {
+  /** Where the history file lives (created if needed). Default: none, history in memory only. */
+  readonly dataDir?: string | undefined;
+  /** Messages kept and replayed per room. Default 50. */
+  readonly historySize?: number;
+  /** Longest chat message (text of a message or private message), in UTF-8 bytes. Default 4096. */
+  readonly maxMessageBytes?: number;
+  /** Largest shared file, in bytes. Default 5 MiB. */
+  readonly maxFileBytes?: number;
+  /** Token bucket per connection: `ratePerSecond` (5), `burst` (10), `floodStrikes` (2 × burst), `now` (the clock). */
+  readonly rateLimit?: RateLimitOptions;
+  /**
+   * Authentication: checks the token of each upgrade (`?token=` or `Authorization: Bearer`) and
+   * returns the name it fixes, or undefined to refuse with 401. Default: none, anyone may connect.
+   * See `parseTokenList`, `readTokenFile`, `signedTokenAuthenticator`.
+   */
+  readonly auth?: Authenticator | undefined;
+  /** The directory of index.html, app.js and style.css. Default: the package's `src/chat/public/`. */
+  readonly publicDir?: string | URL;
+  /** Heartbeat ping interval, in milliseconds, so dead peers leave the chat. Default 30 000; 0 turns it off. */
+  readonly heartbeatIntervalMs?: number;
+  /** Timestamps of messages and events, in milliseconds since the epoch. Default `Date.now`. */
+  readonly clock?: () => number;
+  /** Failures worth an operator's attention: the disk, a bug in a handler. Default: `console.error`. */
+  readonly onError?: (error: Error) => void;
+  /** Skipped history lines and the like. Default: `console.warn`. */
+  readonly onWarning?: (message: string) => void;
+}
+
+/** A chat server, created by {@link createChatServer}. */
+export interface ChatServer {
+  /**
+   * Loads the history, then listens on `port` (0 picks a free one) and `host` (default
+   * `127.0.0.1`). Resolves with the bound address; rejects on a listen error (EADDRINUSE...).
+   */
+  listen(port: number, host?: string): Promise<AddressInfo>;
+  /** Closes every WebSocket (1001), the HTTP server and its keep-alive sockets, and the history file. Never rejects. */
+  close(): Promise<void>;
+  /** The HTTP server (pages and upgrades). */
+  readonly httpServer: HttpServer;
+  /** The Wynd server behind the chat. */
+  readonly wynd: Wynd<ChatData>;
+  /** The bound address, once listening. */
+  readonly address: AddressInfo | undefined;
+  /** `http://host:port/` once listening (the WebSocket URL is the same with `ws:`). */
+  readonly url: string | undefined;
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!(Number.isSafeInteger(value) && value > 0)) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+/**
+ * Creates the chat server (see {@link ChatServerOptions}); it serves nothing until `listen()`.
+ * Throws RangeError/TypeError for an invalid option.
+ */
+export function createChatServer(options: ChatServerOptions = {}): ChatServer {
+  const maxMessageBytes = positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
+  const maxFileBytes = positiveInteger("maxFileBytes", options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES);
+  const rateLimit = resolveRateLimit(options.rateLimit);
+  const auth = options.auth;
+  if (auth !== undefined && typeof auth !== "function") throw new TypeError("auth must be a function (token) => name | undefined");
+  const onError = options.onError ?? ((error: Error) => console.error(`wynd chat: ${error.message}`));
+  const onWarning = options.onWarning ?? ((message: string) => console.warn(`wynd chat: ${message}`));
+  const history = new HistoryStore({ dataDir: options.dataDir, size: options.historySize ?? DEFAULT_HISTORY_SIZE, onError, onWarning });
+
+  // The name each accepted upgrade's token fixed, from the hook to the connection's data.
+  const identities = new WeakMap<UpgradeRequest, string>();
+  let core: ChatCore | undefined;
+  const wynd = new Wynd<ChatData>({
+    // The largest message is a file frame: the file, its header and the refusal slack above.
+    maxMessageBytes: maxFileBytes + 4 + MAX_FILE_HEADER_BYTES + FILE_REFUSAL_SLACK_BYTES,
+    heartbeatIntervalMs: options.heartbeatIntervalMs ?? 30_000,
+    selectProtocol: (offered) => (offered.includes(JSON_PROTOCOL) ? JSON_PROTOCOL : undefined),
+    createData: (request) => ({ fixedName: identities.get(request) }),
+    ...(auth === undefined
+      ? {}
+      : {
+          beforeUpgrade: (request: UpgradeRequest) => {
+            const token = tokenFromRequest(request);
+            const name = token === undefined ? undefined : auth(token);
+            if (name === undefined) {
+              throw new HandshakeError("ERR_UNAUTHORIZED", 401, token === undefined ? "a token is required" : "invalid or expired token", [
+                ["WWW-Authenticate", 'Bearer realm="wynd chat"'],
+              ]);
+            }
+            if (core?.isOnline(name) === true) throw new HandshakeError("ERR_NAME_CONNECTED", 409, "this name is already connected");
+            identities.set(request, name);
+            return true;
+          },
+        }),
+  });
+  core = new ChatCore(wynd, {
+    history,
+    maxMessageBytes,
+    maxFileBytes,
+    rateLimit,
+    clock: options.clock ?? Date.now,
+  });
+  wynd.onError((error) => {
+    // Refused handshakes (401s, bad requests) are the normal noise of a public server.
+    if (!(error instanceof HandshakeError)) onError(error);
+  });
+
+  const httpServer = createServer(createStaticHandler(options.publicDir ?? DEFAULT_PUBLIC_DIR, onError));
+  wynd.attach(httpServer, { path: "/" });
+  let closing: Promise<void> | undefined;
+
+  return {
+    httpServer,
+    wynd,
+    get address() {
+      const address = httpServer.address();
+      return address !== null && typeof address === "object" ? address : undefined;
+    },
+    get url() {
+      const address = this.address;
+      if (address === undefined) return undefined;
+      const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+      return `http://${host}:${address.port}/`;
+    },
+    async listen(port, host = "127.0.0.1") {
+      if (closing !== undefined) throw new Error("the chat server was closed");
+      await history.load();
+      await new Promise<void>((resolve, reject) => {
+        const onListenError = (error: Error) => reject(error);
+        httpServer.once("error", onListenError);
+        httpServer.listen(port, host, () => {
+          httpServer.off("error", onListenError);
+          resolve();
+        });
+      });
+      return this.address!;
+    },
+    close() {
+      closing ??= (async () => {
+        const stopped = new Promise<void>((resolve) => {
+          if (!httpServer.listening) return resolve();
+          httpServer.close(() => resolve());
+        });
+        await wynd.close(1001, "server shutting down");
+        httpServer.closeAllConnections();
+        await stopped;
+        await history.close();
+      })();
+      return closing;
+    },
+  };
+}

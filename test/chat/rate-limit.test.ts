@@ -1,0 +1,78 @@
+// Rate limiting: the token bucket and flood detector with a fake clock, alone and over sockets.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { RateLimiter, resolveRateLimit, type RateDecision } from "../../src/chat/rate-limiter.js";
+import { assertNothingMore, startChat, textClient } from "./helpers.js";
+
+function limiter(options: { ratePerSecond?: number; burst?: number; floodStrikes?: number } = {}) {
+  const clock = { now: 0 };
+  const bucket = new RateLimiter(resolveRateLimit({ ...options, now: () => clock.now }));
+  return { clock, take: (): RateDecision => bucket.take() };
+}
+
+describe("chat: rate limiter", () => {
+  it("allows a burst, then refuses with one notice per streak, and refills at the rate", () => {
+    const { clock, take } = limiter(); // 5/s, burst 10
+    for (let i = 0; i < 10; i++) assert.equal(take(), "allow", `message ${i}`);
+    assert.equal(take(), "refuse-notify");
+    assert.equal(take(), "refuse");
+    clock.now += 199;
+    assert.equal(take(), "refuse");
+    clock.now += 1; // 200 ms: one token
+    assert.equal(take(), "allow");
+    assert.equal(take(), "refuse-notify", "a new streak is announced again");
+    clock.now += 10_000;
+    for (let i = 0; i < 10; i++) assert.equal(take(), "allow", "the bucket holds at most the burst");
+    assert.equal(take(), "refuse-notify");
+  });
+
+  it("closes a persistent flood but not a client that is merely fast", () => {
+    const fast = limiter({ ratePerSecond: 5, burst: 10 });
+    // Twice the rate for ten minutes: every other message is refused, strikes drain as fast.
+    for (let i = 0; i < 6000; i++) {
+      fast.clock.now += 100;
+      assert.notEqual(fast.take(), "flood", `message ${i}`);
+    }
+    const flood = limiter({ ratePerSecond: 5, burst: 10, floodStrikes: 20 });
+    const decisions: RateDecision[] = [];
+    for (let i = 0; i < 100 && decisions.at(-1) !== "flood"; i++) {
+      flood.clock.now += 20; // 50 messages a second
+      decisions.push(flood.take());
+    }
+    assert.equal(decisions.at(-1), "flood");
+    const allowed = decisions.filter((d) => d === "allow").length;
+    assert.ok(allowed >= 10 && allowed <= 15, `the burst, then the refill at 5/s: ${allowed}`);
+    assert.ok(decisions.length < 40, `closed after ${decisions.length} messages`);
+  });
+
+  it("rejects invalid options", () => {
+    assert.throws(() => resolveRateLimit({ ratePerSecond: 0 }), RangeError);
+    assert.throws(() => resolveRateLimit({ burst: 1.5 }), RangeError);
+    assert.throws(() => resolveRateLimit({ floodStrikes: 0 }), RangeError);
+  });
+
+  it("refuses excess messages with a notice and closes a flooding connection with 1008", async (t) => {
+    const clock = { now: 0 };
+    const { ws } = await startChat(t, { rateLimit: { ratePerSecond: 5, burst: 3, floodStrikes: 4, now: () => clock.now } });
+    const bob = await textClient(t, ws, "bob");
+    const alice = await textClient(t, ws, "alice"); // token 1 of 3
+    await bob.expect("alice joined the chat");
+    alice.send("a");
+    alice.send("b");
+    alice.send("c"); // refused: the notice
+    alice.send("d"); // refused silently
+    await bob.expect("alice: a", "alice: b");
+    await alice.expect("You are sending messages too fast. Please slow down.");
+    // Queries have their own bucket: answered while messages are refused.
+    alice.send("/users");
+    await alice.expect("Online users: bob, alice");
+    clock.now += 200; // one token; strikes drain by one
+    alice.send("e");
+    await bob.expect("alice: e");
+    for (const text of ["f", "g", "h", "i"]) alice.send(text);
+    await alice.expect("You are sending messages too fast. Please slow down.");
+    assert.deepEqual(await alice.waitClosed(), { code: 1008, reason: "rate limit exceeded" });
+    await bob.expect("alice left the chat");
+    await assertNothingMore(bob);
+  });
+});
