@@ -5,7 +5,7 @@ import { once } from "node:events";
 import type { Socket } from "node:net";
 import { test } from "node:test";
 import { connect, HandshakeError, ReadyState, TimeoutError, WyndError } from "../../src/index.js";
-import { closeCodeOf, OP, RawClient, rawConnect, readHead, startRawServer, upgradeRequest } from "../fixtures/raw-peer.js";
+import { closeCodeOf, OP, RawClient, rawConnect, readHead, socketClosed, startRawServer, upgradeRequest } from "../fixtures/raw-peer.js";
 import { nextConnection, record, startServer } from "../fixtures/servers.js";
 
 const T = { timeout: 10_000 };
@@ -22,7 +22,7 @@ test("the server destroys a socket whose request head is incomplete after handsh
   const [error] = await refused;
   assert.ok(error instanceof HandshakeError);
   assert.equal(error.code, "ERR_HANDSHAKE_TIMEOUT");
-  if (!socket.destroyed) await once(socket, "close");
+  await socketClosed(socket);
   assert.equal(Buffer.concat(received).length, 0, "no response, the socket is just closed");
   assert.equal(server.connections.size, 0);
 });
@@ -41,7 +41,7 @@ test("the server's handshake timeout also bounds a beforeUpgrade hook that never
   socket.write(upgradeRequest());
   const [error] = await refused;
   assert.equal(error.code, "ERR_HANDSHAKE_TIMEOUT");
-  if (!socket.destroyed) await once(socket, "close");
+  await socketClosed(socket);
   release(true); // the hook settles late: nothing must happen
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(connections.length, 0);
@@ -59,7 +59,7 @@ test("connect() rejects with TimeoutError when the server never answers", T, asy
     return true;
   });
   assert.ok(serverSocket);
-  if (!serverSocket.destroyed) await once(serverSocket, "close"); // the client gave up the socket
+  await socketClosed(serverSocket); // the client gave up the socket
 });
 
 test("connect() rejects with TimeoutError when the server sends half a response", T, async (t) => {
