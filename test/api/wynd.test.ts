@@ -13,7 +13,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function track<T extends Wynd<never> | Wynd>(wynd: T): T {
+function track<T extends { close(): Promise<void> }>(wynd: T): T {
   cleanups.push(() => wynd.close());
   return wynd;
 }
@@ -262,6 +262,27 @@ test("the pre-upgrade hook refuses with 403, with any status, or with a thrown H
     refusals.map(([, status]) => status),
     [403, 503, 401, 500],
   );
+});
+
+test("the pre-upgrade hook and createData get the same request object, so the hook can hand data to the connection", { timeout: 10_000 }, async () => {
+  // The documented way to carry what the hook learned (a verified user) into handle.data.
+  const users = new WeakMap<object, string>();
+  const wynd = track(
+    new Wynd<{ user: string | undefined }>({
+      beforeUpgrade: (request) => {
+        users.set(request, `user-${new URLSearchParams(request.query).get("id") ?? "?"}`);
+      },
+      createData: (request) => ({ user: users.get(request) }),
+    }),
+  );
+  wynd.onConnection(async (conn) => {
+    await conn.onOpen((handle) => handle.sendText(String(handle.data.user)));
+  });
+  const { port } = await wynd.listen(0);
+  const first = await open(`ws://127.0.0.1:${port}/?id=7`);
+  const second = await open(`ws://127.0.0.1:${port}/?id=8`);
+  assert.equal(await nextText(first), "user-7");
+  assert.equal(await nextText(second), "user-8");
 });
 
 test("engine options pass through: maxMessageBytes, path, maxConnections and invalid values", { timeout: 10_000 }, async () => {
