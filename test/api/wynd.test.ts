@@ -279,10 +279,10 @@ test("the pre-upgrade hook and createData get the same request object, so the ho
     await conn.onOpen((handle) => handle.sendText(String(handle.data.user)));
   });
   const { port } = await wynd.listen(0);
-  const first = await open(`ws://127.0.0.1:${port}/?id=7`);
-  const second = await open(`ws://127.0.0.1:${port}/?id=8`);
-  assert.equal(await nextText(first), "user-7");
-  assert.equal(await nextText(second), "user-8");
+  for (const id of [7, 8]) {
+    const ws = await open(`ws://127.0.0.1:${port}/?id=${id}`);
+    assert.equal(await nextText(ws), `user-${id}`);
+  }
 });
 
 test("engine options pass through: maxMessageBytes, path, maxConnections and invalid values", { timeout: 10_000 }, async () => {
