@@ -242,6 +242,12 @@ class HeadScanner<S extends object, T> {
   #start: S | undefined;
   #entries: Array<readonly [string, string]> = [];
   #final: ErrorResult | undefined;
+  /**
+   * Set once the head is complete. The "parser finished" error is built only if push is called
+   * again: building it eagerly (an Error capturing a stack trace) was 9.7% of the server's CPU in
+   * the connect benchmark, and it stayed reachable for the connection's whole life.
+   */
+  #complete = false;
 
   constructor(limits: Partial<HandshakeLimits>, kind: HeadKind<S, T>) {
     this.#limits = resolveHandshakeLimits(limits);
@@ -250,6 +256,7 @@ class HeadScanner<S extends object, T> {
 
   push(chunk: Buffer): HeadParseResult<T> {
     if (this.#final !== undefined) return this.#final;
+    if (this.#complete) return (this.#final = finishedError(this.#kind.isResponse));
     // Never hold more than maxHeaderBytes + 1 bytes: one byte over the limit is enough to know.
     const cap = this.#limits.maxHeaderBytes + 1;
     let view: Buffer;
@@ -276,11 +283,7 @@ class HeadScanner<S extends object, T> {
       this.#final = { state: "error", error: new HandshakeError(outcome.code, status, outcome.message) };
       return this.#final;
     }
-    const message = "the head was already parsed: later bytes belong to the WebSocket connection";
-    this.#final = {
-      state: "error",
-      error: new HandshakeError("ERR_PARSER_FINISHED", isResponse ? 0 : 500, message),
-    };
+    this.#complete = true;
     const head = this.#kind.build(this.#start as S, new HttpHeaders(this.#entries));
     this.#entries = [];
     return { state: "complete", head, rest: chunk.subarray(outcome.end - chunkOffset) };
@@ -351,6 +354,12 @@ class HeadScanner<S extends object, T> {
     if (view.length > maxHeaderBytes) return tooLarge();
     return INCOMPLETE;
   }
+}
+
+/** The result of every push after the head was complete: later bytes are frames, not HTTP. */
+function finishedError(isResponse: boolean): ErrorResult {
+  const message = "the head was already parsed: later bytes belong to the WebSocket connection";
+  return { state: "error", error: new HandshakeError("ERR_PARSER_FINISHED", isResponse ? 0 : 500, message) };
 }
 
 function tooLong(isResponse: boolean): Fault {
