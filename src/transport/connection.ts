@@ -10,7 +10,8 @@ import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { ConnectionClosedError, InvalidStateError, type ProtocolError, WyndError } from "../errors.js";
 import type { UpgradeRequest } from "../protocol/handshake.js";
-import { Protocol, ReadyState, type ProtocolHandler, type Role } from "../protocol/protocol.js";
+import { markResolved } from "../protocol/limits.js";
+import { Protocol, ReadyState, type ProtocolHandler, type ProtocolOptions, type Role } from "../protocol/protocol.js";
 import { COPY_THRESHOLD_BYTES } from "../protocol/frame-encoder.js";
 import type { PreparedMessage } from "../protocol/prepared-message.js";
 import { resolveConnectionOptions, type ConnectionOptions, type ResolvedConnectionOptions } from "./options.js";
@@ -108,7 +109,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     this.extensions = init.extensions ?? "";
     this.request = init.request;
     this.#options = resolveConnectionOptions(init.options);
-    this.#core = new Protocol(this, { role: init.role, ...pickLimits(this.#options) });
+    this.#core = new Protocol(this, protocolOptions(this.#options, init.role));
     const bound = socket as BoundSocket;
     bound[SOCKET_CONNECTION] = this;
     this.#socket = bound;
@@ -581,10 +582,16 @@ function heartbeat(conn: WebSocketConnection): void {
   conn.heartbeatTick();
 }
 
-function pickLimits(options: ResolvedConnectionOptions) {
-  return {
+/** The protocol options of each resolved options object, by role, made (and validated) once. */
+const PROTOCOL_OPTIONS = new WeakMap<ResolvedConnectionOptions, { server?: ProtocolOptions; client?: ProtocolOptions }>();
+
+function protocolOptions(options: ResolvedConnectionOptions, role: Role): ProtocolOptions {
+  let byRole = PROTOCOL_OPTIONS.get(options);
+  if (byRole === undefined) PROTOCOL_OPTIONS.set(options, (byRole = {}));
+  return (byRole[role] ??= markResolved({
+    role,
     maxMessageBytes: options.maxMessageBytes,
     maxFrameBytes: options.maxFrameBytes,
     maxFragmentsPerMessage: options.maxFragmentsPerMessage,
-  };
+  }));
 }
