@@ -170,6 +170,12 @@ export interface HttpRequestHead {
   readonly versionMinor: number;
   /** The header lines. */
   readonly headers: HttpHeaders;
+  /**
+   * The whole head as received (latin1), when it was parsed from bytes: keeping this one string
+   * instead of `headers` is how a connection remembers its request compactly (see
+   * {@link parseHeaderBlock}).
+   */
+  readonly raw?: string;
 }
 
 /** A parsed response head: status line and headers. */
@@ -219,8 +225,8 @@ function fault(code: string, status: number, message: string): Fault {
 interface HeadKind<S, T> {
   /** Parses the request or status line. */
   readonly parseStart: (line: string) => S | Fault;
-  /** Builds the typed head once the blank line arrived. */
-  readonly build: (start: S, headers: HttpHeaders) => T;
+  /** Builds the typed head once the blank line arrived (`head`: its bytes, as a view). */
+  readonly build: (start: S, headers: HttpHeaders, head: Buffer) => T;
   /** Request parsers keep each fault's status; response parsers report status 0. */
   readonly isResponse: boolean;
 }
@@ -284,7 +290,7 @@ class HeadScanner<S extends object, T> {
       return this.#final;
     }
     this.#complete = true;
-    const head = this.#kind.build(this.#start as S, new HttpHeaders(this.#entries));
+    const head = this.#kind.build(this.#start as S, new HttpHeaders(this.#entries), view.subarray(0, outcome.end));
     this.#entries = [];
     return { state: "complete", head, rest: chunk.subarray(outcome.end - chunkOffset) };
   }
@@ -360,6 +366,30 @@ class HeadScanner<S extends object, T> {
 function finishedError(isResponse: boolean): ErrorResult {
   const message = "the head was already parsed: later bytes belong to the WebSocket connection";
   return { state: "error", error: new HandshakeError("ERR_PARSER_FINISHED", isResponse ? 0 : 500, message) };
+}
+
+/**
+ * The header lines of a head that {@link HttpRequestParser} already accepted (its `raw`): the
+ * same {@link HttpHeaders} it built, parsed again from the one string. Lines that are not
+ * headers (the start line, empty lines) are skipped.
+ */
+export function parseHeaderBlock(raw: string): HttpHeaders {
+  const entries: Array<readonly [string, string]> = [];
+  let start = 0;
+  let seenStart = false;
+  for (;;) {
+    const end = raw.indexOf("\r\n", start);
+    if (end === -1 || (end === start && seenStart)) break;
+    if (end > start) {
+      if (seenStart) {
+        const entry = parseHeaderLine(raw.slice(start, end));
+        if (!("code" in entry)) entries.push(entry);
+      }
+      seenStart = true;
+    }
+    start = end + 2;
+  }
+  return new HttpHeaders(entries);
 }
 
 function tooLong(isResponse: boolean): Fault {
@@ -473,8 +503,8 @@ function parseStatusLine(line: string): StatusLine | Fault {
 
 const REQUEST: HeadKind<RequestLine, HttpRequestHead> = {
   parseStart: parseRequestLine,
-  build: ({ method, target, version }, headers) =>
-    ({ method, target, versionMajor: version[0], versionMinor: version[1], headers }),
+  build: ({ method, target, version }, headers, head) =>
+    ({ method, target, versionMajor: version[0], versionMinor: version[1], headers, raw: head.toString("latin1") }),
   isResponse: false,
 };
 
