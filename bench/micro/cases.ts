@@ -12,6 +12,7 @@ import {
   buildAcceptResponse,
   encodeFrame,
   encodeFrameHeader,
+  encodeFrameInto,
   encodeTextFrame,
   FrameParser,
   HttpRequestParser,
@@ -141,6 +142,7 @@ function encoderCases(): MicroCase[] {
   const payload32 = Buffer.from("The quick brown fox jumps over t", "utf8");
   const text32 = payload32.toString("utf8");
   const payload64k = pattern(64 * 1024);
+  const batch = Buffer.alloc(16 * 34);
   return [
     {
       group: "encoder",
@@ -157,6 +159,24 @@ function encoderCases(): MicroCase[] {
       optimized: () => encodeTextFrame(text32, true, false),
       reference: () => referenceEncodeFrame(Opcode.TEXT, Buffer.from(text32, "utf8"), false),
       check: () => deepStrictEqual(encodeTextFrame(text32, true, false), referenceEncodeFrame(Opcode.TEXT, payload32, false)),
+    },
+    {
+      // What a connection does with the echoes of one read: 16 frames into one buffer, versus a
+      // Buffer per frame joined by Buffer.concat (the reference, and wynd before the slab).
+      group: "encoder",
+      name: "16 server frames of 32 B into one buffer",
+      bytes: 16 * 32,
+      optimized: () => {
+        let at = 0;
+        for (let i = 0; i < 16; i++) at = encodeFrameInto(batch, at, Opcode.TEXT, payload32, 32, true);
+        return at;
+      },
+      reference: () => Buffer.concat(Array.from({ length: 16 }, () => referenceEncodeFrame(Opcode.TEXT, payload32, false))),
+      check: () => {
+        let at = 0;
+        for (let i = 0; i < 16; i++) at = encodeFrameInto(batch, at, Opcode.TEXT, i % 2 === 0 ? payload32 : text32, 32, true);
+        deepStrictEqual(batch.subarray(0, at), Buffer.concat(Array.from({ length: 16 }, () => referenceEncodeFrame(Opcode.TEXT, payload32, false))));
+      },
     },
     {
       group: "encoder",
