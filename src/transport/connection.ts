@@ -148,6 +148,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     // one write, instead of from a process.nextTick: the batch is the same (everything the
     // chunk produced), without the tick. Writes to other connections still go through the
     // write batcher.
+    conn.#reading = true;
     try {
       conn.#core.receiveData(chunk);
     } finally {

@@ -106,6 +106,27 @@ test("small frames of connections written in turn within one tick each reach the
   raws.forEach((raw, i) => assert.deepEqual(raw.frames.map(describe), expected[i]));
 });
 
+test("echoes of one read are written in one write before the next tick", T, async (t) => {
+  const { raw, conn, socket } = await pair(t);
+  const writes = spyWrites(socket);
+  // A tick queued before the first echo is sent: with the write batcher alone, the echoes would
+  // be written after it.
+  let ticked = false;
+  conn.once("message", () => process.nextTick(() => (ticked = true)));
+  conn.on("message", (data, isBinary) => conn.sendMessage(data, isBinary));
+  let writtenBeforeTick: boolean | undefined;
+  const original = socket.write.bind(socket);
+  socket.write = ((...args: Parameters<Socket["write"]>) => {
+    writtenBeforeTick ??= !ticked;
+    return original(...args);
+  }) as Socket["write"];
+  raw.socket.write(Buffer.concat([frame(OP.TEXT, "a"), frame(OP.TEXT, "b"), frame(OP.BINARY, "c")]));
+  await raw.frameAt(2);
+  assert.equal(writes.length, 1);
+  assert.equal(writtenBeforeTick, true);
+  assert.deepEqual(raw.frames.map(describe), ["1:a", "1:b", "2:1b"]);
+});
+
 for (const size of [COPY_THRESHOLD_BYTES + 1, 20 * 1024, 100 * 1024]) {
   test(`a binary payload of ${size} bytes reaches socket.write without being copied`, T, async (t) => {
     const { raw, conn, socket } = await pair(t);
