@@ -417,9 +417,15 @@ export class FrameParser {
     const opcode = this.#opcode;
     if (this.#messageOpcode !== 0 && opcode < Opcode.CLOSE) return this.#readFragment(length);
     const validated = this.#validated; // 0 unless the frame spanned reads
-    const data = this.#take(length);
-    if (this.#masked) {
-      unmaskInPlace(validated === 0 ? data : data.subarray(validated), this.#maskKey, validated & 3);
+    let data: Buffer;
+    const first = this.#chunks[0]; // undefined only for an empty payload with nothing left
+    if (this.#masked && validated === 0 && first !== undefined && this.#offset + length > first.length) {
+      data = this.#takeUnmasked(length); // spans reads: copied and unmasked in one pass
+    } else {
+      data = this.#take(length);
+      if (this.#masked) {
+        unmaskInPlace(validated === 0 ? data : data.subarray(validated), this.#maskKey, validated & 3);
+      }
     }
     // The state is set before any handler runs, so that a stop() from inside it sticks.
     this.#state = HEADER;
@@ -657,6 +663,44 @@ export class FrameParser {
     const data = Buffer.allocUnsafe(length);
     this.#copyTo(data, 0, length);
     return data;
+  }
+
+  /**
+   * Takes the `length` masked payload bytes of the current frame, which span chunks, as one new
+   * buffer, unmasked: each chunk's part is copied and unmasked in the same pass (maskInto), and
+   * the buffer is placed at the same address mod 4 as the first (largest) part so that pass runs
+   * on 32-bit words. A memcpy then an in-place pass cost 12.9% + 24.8% of the server in the
+   * 64 KiB echo, where every frame spans two reads.
+   */
+  #takeUnmasked(length: number): Buffer {
+    const chunks = this.#chunks;
+    let offset = this.#offset;
+    const key = this.#maskKey;
+    key[4] = key[0]!;
+    key[5] = key[1]!;
+    key[6] = key[2]!;
+    key[7] = key[3]!;
+    const first = chunks[0]!;
+    const store = Buffer.allocUnsafe(length + 3);
+    const base = (first.byteOffset + offset - store.byteOffset) & 3;
+    let written = 0;
+    let used = 0;
+    while (written < length) {
+      const chunk = chunks[used]!;
+      const count = Math.min(chunk.length - offset, length - written);
+      const part = offset === 0 && count === chunk.length ? chunk : chunk.subarray(offset, offset + count);
+      maskInto(part, store, base + written, key, written & 3);
+      written += count;
+      offset += count;
+      if (offset === chunk.length) {
+        used++;
+        offset = 0;
+      }
+    }
+    if (used > 0) chunks.splice(0, used);
+    this.#offset = offset;
+    this.#buffered -= length;
+    return store.subarray(base, base + length);
   }
 
   /** Copies `length` bytes of input (spanning chunks) into `target` at `targetOffset`. */
