@@ -279,8 +279,21 @@ export class FrameParser {
 
   #readHeader(): boolean {
     if (this.#buffered < 2) return false;
-    const b0 = this.#readByte();
-    const b1 = this.#readByte();
+    // Fast path: the two bytes (and below, the masking key) lie in the current chunk, as they
+    // do for every frame but one cut by a read: read them by index, consume them at once.
+    const chunk = this.#chunks[0]!;
+    const at = this.#offset;
+    const inChunk = chunk.length - at;
+    let b0: number;
+    let b1: number;
+    if (inChunk >= 2) {
+      b0 = chunk[at]!;
+      b1 = chunk[at + 1]!;
+      this.#skip(chunk, 2);
+    } else {
+      b0 = this.#readByte();
+      b1 = this.#readByte();
+    }
     // RFC 6455 §5.2: RSV1-3 "MUST be 0 unless an extension is negotiated that defines meanings
     // for non-zero values. If a nonzero value is received and none of the negotiated extensions
     // defines the meaning of such a nonzero value, the receiving endpoint MUST _Fail the
@@ -309,7 +322,17 @@ export class FrameParser {
       this.#state = LENGTH_64;
       return true;
     }
-    return this.#haveLength(length7);
+    if (!this.#haveLength(length7)) return false;
+    if (this.#state === MASK_KEY && inChunk >= 6) {
+      const key = this.#maskKey;
+      key[0] = chunk[at + 2]!;
+      key[1] = chunk[at + 3]!;
+      key[2] = chunk[at + 4]!;
+      key[3] = chunk[at + 5]!;
+      this.#skip(chunk, 4);
+      this.#state = PAYLOAD;
+    }
+    return true;
   }
 
   /** Checks the opcode against FIN, the 7-bit length and the open message; false on failure. */
