@@ -121,6 +121,8 @@ const MIN_ACCUMULATION_BYTES = 1024;
 const MAX_ACCUMULATION_BYTES = 16 * 1024;
 
 const EMPTY = Buffer.alloc(0);
+/** Stands for the key of unmasked frames, which is never used (written to harmlessly). */
+const NO_KEY = new Uint8Array(8);
 
 /**
  * The streaming frame parser of one connection. `push` never throws for any peer input: a
@@ -164,7 +166,7 @@ export class FrameParser {
    * The masking key in bytes 0-3; {@link FrameParser.#validateArrived} repeats it in bytes 4-7 so
    * that `#maskKey[p .. p+4]` is the key at phase p, for a payload unmasked in several parts.
    */
-  readonly #maskKey = new Uint8Array(8);
+  #maskKey: Uint8Array | null = null; // allocated with the first masked frame: idle connections have none
   /** Payload bytes of the current text frame already unmasked in place and validated. */
   #validated = 0;
 
@@ -324,7 +326,7 @@ export class FrameParser {
     }
     if (!this.#haveLength(length7)) return false;
     if (this.#state === MASK_KEY && inChunk >= 6) {
-      const key = this.#maskKey;
+      const key = (this.#maskKey ??= new Uint8Array(8));
       key[0] = chunk[at + 2]!;
       key[1] = chunk[at + 3]!;
       key[2] = chunk[at + 4]!;
@@ -425,7 +427,7 @@ export class FrameParser {
 
   #readMaskKey(): boolean {
     if (this.#buffered < 4) return false;
-    const key = this.#maskKey;
+    const key = (this.#maskKey ??= new Uint8Array(8));
     key[0] = this.#readByte();
     key[1] = this.#readByte();
     key[2] = this.#readByte();
@@ -447,7 +449,7 @@ export class FrameParser {
     } else {
       data = this.#take(length);
       if (this.#masked) {
-        unmaskInPlace(validated === 0 ? data : data.subarray(validated), this.#maskKey, validated & 3);
+        unmaskInPlace(validated === 0 ? data : data.subarray(validated), this.#maskKey!, validated & 3);
       }
     }
     // The state is set before any handler runs, so that a stop() from inside it sticks.
@@ -488,7 +490,8 @@ export class FrameParser {
   #validateArrived(): false {
     const opcode = this.#opcode === Opcode.CONTINUATION ? this.#messageOpcode : this.#opcode;
     if (opcode !== Opcode.TEXT || this.#buffered === this.#validated) return false;
-    const key = this.#maskKey;
+    // A client's parser (unmasked frames) never allocates a key.
+    const key = this.#maskKey ?? NO_KEY;
     key[4] = key[0]!;
     key[5] = key[1]!;
     key[6] = key[2]!;
@@ -540,7 +543,7 @@ export class FrameParser {
       // The whole fragment is in one chunk: copy (and unmask) it in one pass.
       const from = this.#offset;
       if (this.#masked) {
-        maskInto(chunk.subarray(from, from + length), message, start, this.#maskKey, 0);
+        maskInto(chunk.subarray(from, from + length), message, start, this.#maskKey!, 0);
       } else {
         chunk.copy(message, start, from, from + length);
       }
@@ -548,7 +551,7 @@ export class FrameParser {
     } else if (length > 0) {
       this.#copyTo(message, start, length);
       if (this.#masked) {
-        unmaskInPlace(message.subarray(start + validated, end), this.#maskKey, validated & 3);
+        unmaskInPlace(message.subarray(start + validated, end), this.#maskKey!, validated & 3);
       }
     }
     this.#messageLength = end;
@@ -698,7 +701,7 @@ export class FrameParser {
   #takeUnmasked(length: number): Buffer {
     const chunks = this.#chunks;
     let offset = this.#offset;
-    const key = this.#maskKey;
+    const key = this.#maskKey!;
     key[4] = key[0]!;
     key[5] = key[1]!;
     key[6] = key[2]!;
