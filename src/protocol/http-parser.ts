@@ -68,6 +68,9 @@ function isOws(c: number): boolean {
   return c === SP || c === HTAB;
 }
 
+/** Marks header entries a parser of this module made itself (see the HttpHeaders constructor). */
+const OWNED: unique symbol = Symbol("wynd.ownedHeaderEntries");
+
 /**
  * An immutable list of header lines, in order, with names as sent. Lookups are
  * ASCII-case-insensitive (RFC 9110 §5.1: field names are case-insensitive).
@@ -89,11 +92,29 @@ export class HttpHeaders {
     return new HttpHeaders(entries);
   }
 
-  /** Copies `entries` (`[name, value]` pairs); the caller's array may change afterwards. */
-  constructor(entries: ReadonlyArray<readonly [string, string]>) {
-    const copy = entries.map(([name, value]) => Object.freeze([name, value] as const));
-    this.entries = Object.freeze(copy);
-    this.#lowerNames = copy.map(([name]) => name.toLowerCase());
+  /**
+   * Copies `entries` (`[name, value]` pairs); the caller's array may change afterwards.
+   * `owned` is for this module's parsers only: the array and its pairs are fresh and nobody else
+   * holds them, so they are frozen as they are instead of copied (the copy and its closure were
+   * ~15% of the handshake micro-benchmark).
+   */
+  constructor(entries: ReadonlyArray<readonly [string, string]>, owned?: typeof OWNED) {
+    const count = entries.length;
+    let list: Array<readonly [string, string]>;
+    if (owned === OWNED) {
+      list = entries as Array<readonly [string, string]>;
+      for (let i = 0; i < count; i++) Object.freeze(list[i]);
+    } else {
+      list = new Array<readonly [string, string]>(count);
+      for (let i = 0; i < count; i++) {
+        const [name, value] = entries[i]!;
+        list[i] = Object.freeze([name, value] as const);
+      }
+    }
+    const lowerNames = new Array<string>(count);
+    for (let i = 0; i < count; i++) lowerNames[i] = list[i]![0].toLowerCase();
+    this.entries = Object.freeze(list);
+    this.#lowerNames = lowerNames;
   }
 
   /**
@@ -290,7 +311,7 @@ class HeadScanner<S extends object, T> {
       return this.#final;
     }
     this.#complete = true;
-    const head = this.#kind.build(this.#start as S, new HttpHeaders(this.#entries), view.subarray(0, outcome.end));
+    const head = this.#kind.build(this.#start as S, new HttpHeaders(this.#entries, OWNED), view.subarray(0, outcome.end));
     this.#entries = [];
     return { state: "complete", head, rest: chunk.subarray(outcome.end - chunkOffset) };
   }
@@ -389,7 +410,7 @@ export function parseHeaderBlock(raw: string): HttpHeaders {
     }
     start = end + 2;
   }
-  return new HttpHeaders(entries);
+  return new HttpHeaders(entries, OWNED);
 }
 
 function tooLong(isResponse: boolean): Fault {
