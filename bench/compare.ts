@@ -264,6 +264,13 @@ async function main(): Promise<number> {
       if (w !== undefined && raw !== undefined) verdict += ` (wynd = raw + ${kib(w - raw)}${ws !== undefined ? `, ws = raw + ${kib(ws - raw)}` : ""})`;
     }
     lines.push(verdict);
+    // Issue 5: the Wynd API costs at most 10% over the engine in every scenario.
+    const engine = medians.get("wynd");
+    const api = medians.get("wynd-api");
+    if (engine !== undefined && api !== undefined && engine > 0 && api > 0) {
+      const cost = higherIsBetter ? 1 - api / engine : api / engine - 1;
+      lines.push(`wynd-api target: costs ≤ 10% over wynd → ${cost <= 0.1 ? "MET" : "NOT MET"} (${(cost * 100).toFixed(1)}%)`);
+    }
     // Chart: speed relative to ws; for memory, ws's bytes over the server's (higher is better).
     const ratios = new Map<string, number>();
     for (const [name, m] of medians) {

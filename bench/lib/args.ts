@@ -19,7 +19,7 @@ scenarios:
   large      echo of 1 MiB and 16 MiB binary messages (or --size), MB/s
 
 options:
-  --server <name>      wynd | ws | ws-native | raw, a comma-separated list, or all (default wynd)
+  --server <name>      wynd | wynd-api | ws | ws-native | raw, a comma-separated list, or all (default wynd)
   --connections <n>    echo 100, broadcast 1000, connect 10, memory 10000, large 1
   --pipelining <n>     messages (broadcasts) in flight: echo 1, broadcast 16, large 1
   --size <bytes>       payload size (default 32; large: 1 MiB and 16 MiB)

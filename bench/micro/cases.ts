@@ -12,6 +12,7 @@ import {
   buildAcceptResponse,
   encodeFrame,
   encodeFrameHeader,
+  encodeFrameInto,
   encodeTextFrame,
   FrameParser,
   HttpRequestParser,
@@ -88,6 +89,32 @@ function maskCases(): MicroCase[] {
         },
       };
     }),
+    // A payload spanning reads, copied out of a socket chunk and unmasked: one pass when source
+    // and target are equally aligned (the frame parser arranges it), versus memcpy + a pass.
+    [1024, 64 * 1024].flatMap((size) => {
+      const source = misaligned(size);
+      const target = Buffer.allocUnsafe(size + 8);
+      const at = 1; // the same address mod 4 as the source: target is 8-aligned, source at 1
+      const reference = () => {
+        for (let i = 0; i < size; i++) target[at + i] = source[i]! ^ KEY[i % 4]!;
+      };
+      const check = (copy: () => void) => () => {
+        target.fill(0);
+        copy();
+        const b = Buffer.from(source);
+        referenceUnmask(b, KEY);
+        deepStrictEqual(target.subarray(at, at + size), b);
+      };
+      const onePass = () => maskInto(source, target, at, KEY, 0);
+      const twoPasses = () => {
+        target.set(source, at);
+        unmaskInPlace(target.subarray(at, at + size), KEY, 0);
+      };
+      return [
+        { group: "mask", name: `copy + unmask ${label(size)}, one pass`, bytes: size, optimized: onePass, reference, check: check(onePass) },
+        { group: "mask", name: `copy + unmask ${label(size)}, memcpy + pass`, bytes: size, optimized: twoPasses, reference, check: check(twoPasses) },
+      ];
+    }),
   );
 }
 
@@ -141,6 +168,7 @@ function encoderCases(): MicroCase[] {
   const payload32 = Buffer.from("The quick brown fox jumps over t", "utf8");
   const text32 = payload32.toString("utf8");
   const payload64k = pattern(64 * 1024);
+  const batch = Buffer.alloc(16 * 34);
   return [
     {
       group: "encoder",
@@ -157,6 +185,24 @@ function encoderCases(): MicroCase[] {
       optimized: () => encodeTextFrame(text32, true, false),
       reference: () => referenceEncodeFrame(Opcode.TEXT, Buffer.from(text32, "utf8"), false),
       check: () => deepStrictEqual(encodeTextFrame(text32, true, false), referenceEncodeFrame(Opcode.TEXT, payload32, false)),
+    },
+    {
+      // What a connection does with the echoes of one read: 16 frames into one buffer, versus a
+      // Buffer per frame joined by Buffer.concat (the reference, and wynd before the slab).
+      group: "encoder",
+      name: "16 server frames of 32 B into one buffer",
+      bytes: 16 * 32,
+      optimized: () => {
+        let at = 0;
+        for (let i = 0; i < 16; i++) at = encodeFrameInto(batch, at, Opcode.TEXT, payload32, 32, true);
+        return at;
+      },
+      reference: () => Buffer.concat(Array.from({ length: 16 }, () => referenceEncodeFrame(Opcode.TEXT, payload32, false))),
+      check: () => {
+        let at = 0;
+        for (let i = 0; i < 16; i++) at = encodeFrameInto(batch, at, Opcode.TEXT, i % 2 === 0 ? payload32 : text32, 32, true);
+        deepStrictEqual(batch.subarray(0, at), Buffer.concat(Array.from({ length: 16 }, () => referenceEncodeFrame(Opcode.TEXT, payload32, false))));
+      },
     },
     {
       group: "encoder",

@@ -3,14 +3,8 @@
  * its process gets, whether it can run on this machine, and how to start it (loaded lazily, in
  * the server process only, so the orchestrator never imports `ws`).
  *
- * Adding a server is one entry here. The Wynd API (`wynd-api`) will be:
- *
- * ```ts
- * { name: "wynd-api", description: "the same through the Wynd API", protocol: "websocket",
- *   env: {}, unavailable: () => undefined, load: async () => (await import("./wynd-api.js")).start }
- * ```
- *
- * with `servers/wynd-api.ts` exporting a {@link StartServer} like `servers/wynd.ts` does.
+ * Adding a server is one entry here, and a module under `servers/` exporting a
+ * {@link StartServer} (as `servers/wynd.ts` and `servers/wynd-api.ts` do).
  *
  * @module
  */
@@ -89,6 +83,14 @@ export const SERVERS: readonly ServerEntry[] = [
     env: {},
     unavailable: () => undefined,
     load: async () => (await import("./wynd.js")).start,
+  },
+  {
+    name: "wynd-api",
+    description: "the same servers through the Wynd API: onText + handle.sendText, wynd.broadcast",
+    protocol: "websocket",
+    env: {},
+    unavailable: () => undefined,
+    load: async () => (await import("./wynd-api.js")).start,
   },
   {
     name: "ws",

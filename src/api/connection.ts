@@ -31,6 +31,7 @@ import type {
   OpenHandler,
   TextHandler,
 } from "./events.js";
+import { forgetDecoded, rememberDecoded } from "./decoded-text.js";
 import { Handle } from "./handle.js";
 import type { Hub } from "./rooms.js";
 
@@ -97,7 +98,8 @@ export class Connection<Data = DefaultData> {
   readonly #context: ConnectionContext<Data>;
   // Handler lists are replaced (copy-on-write) on registration, so the loop can iterate a
   // snapshot: a handler registered while an event is dispatched does not receive that event.
-  #handlers: AnyHandler[][] = [[], [], [], [], [], []];
+  // They start as the shared empty list: most connections register two or three kinds only.
+  #handlers: Array<readonly AnyHandler[]> = [EMPTY, EMPTY, EMPTY, EMPTY, EMPTY, EMPTY];
   readonly #queue: unknown[] = []; // kind, payload, kind, payload...
   #head = 0;
   #queuedBytes = 0;
@@ -107,7 +109,7 @@ export class Connection<Data = DefaultData> {
   #holds = 1; // the setup
   #kind = NONE;
   #event: unknown;
-  #running: readonly AnyHandler[] = [];
+  #running: readonly AnyHandler[] = EMPTY;
   #index = 0;
   /** The application closed the connection: no more message handlers. */
   #closing = false;
@@ -115,15 +117,17 @@ export class Connection<Data = DefaultData> {
   /** The close handlers' snapshot was taken: a handler added now is run on its own. */
   #closeStarted = false;
   #closeDispatched = false;
-  readonly #finished: Promise<void>;
-  #resolveFinished!: () => void;
+  /** Made when `Wynd.close()` asks for it (see FINISHED): most connections never need it. */
+  #finished: Promise<void> | undefined;
+  #resolveFinished: (() => void) | undefined;
+  /** The callbacks of a handler's promise, made for the first handler that returns one. */
+  #releasers: [() => void, (error: unknown) => void] | undefined;
 
   /** @internal Connections are created by `Wynd`. */
   constructor(engine: WebSocketConnection, request: UpgradeRequest, data: Data, context: ConnectionContext<Data>) {
     this.#engine = engine;
     this.#context = context;
     this.id = engine.id;
-    this.#finished = new Promise((resolve) => (this.#resolveFinished = resolve));
     this.handle = new Handle({
       engine,
       request,
@@ -168,7 +172,8 @@ export class Connection<Data = DefaultData> {
     }
     if (!isThenable(result)) return Promise.resolve();
     this.#hold();
-    return Promise.resolve(result).then(this.#release, this.#releaseAfterFailure);
+    const [release, releaseAfterFailure] = this.#releaseCallbacks();
+    return Promise.resolve(result).then(release, releaseAfterFailure);
   }
 
   /** Adds a handler for text messages. */
@@ -218,6 +223,11 @@ export class Connection<Data = DefaultData> {
 
   /** @internal Resolves once the close handlers have run. */
   get [FINISHED](): Promise<void> {
+    if (this.#finished === undefined) {
+      this.#finished = this.#closeDispatched
+        ? Promise.resolve()
+        : new Promise((resolve) => (this.#resolveFinished = resolve));
+    }
     return this.#finished;
   }
 
@@ -274,9 +284,12 @@ export class Connection<Data = DefaultData> {
 
   #begin(kind: number, payload: unknown): void {
     switch (kind) {
-      case TEXT:
-        this.#event = { data: (payload as Buffer).toString("utf8") };
+      case TEXT: {
+        const data = (payload as Buffer).toString("utf8");
+        rememberDecoded(data, payload as Buffer);
+        this.#event = { data };
         break;
+      }
       case BINARY:
         this.#event = { data: payload };
         break;
@@ -306,8 +319,12 @@ export class Connection<Data = DefaultData> {
       if (this.#kind === NONE) {
         const queue = this.#queue;
         if (this.#head === queue.length) {
-          queue.length = 0;
-          this.#head = 0;
+          // Reset only a queue that was used: setting the length of an empty array is not free
+          // (2% of the pipelined echo through the API).
+          if (this.#head !== 0) {
+            queue.length = 0;
+            this.#head = 0;
+          }
           break;
         }
         const kind = queue[this.#head] as number;
@@ -353,7 +370,8 @@ export class Connection<Data = DefaultData> {
     }
     if (!isThenable(result)) return;
     this.#hold();
-    result.then(this.#release, this.#releaseAfterFailure);
+    const [release, releaseAfterFailure] = this.#releaseCallbacks();
+    result.then(release, releaseAfterFailure);
   }
 
   /** An error handler that fails goes to the server level only (no loop through itself). */
@@ -364,12 +382,13 @@ export class Connection<Data = DefaultData> {
 
   #endEvent(): void {
     const kind = this.#kind;
+    if (kind === TEXT) forgetDecoded();
     this.#kind = NONE;
     this.#event = undefined;
     this.#running = EMPTY;
     if (kind === CLOSE && !this.#closeDispatched) {
       this.#closeDispatched = true;
-      this.#resolveFinished();
+      this.#resolveFinished?.();
     }
   }
 
@@ -377,15 +396,20 @@ export class Connection<Data = DefaultData> {
     this.#holds++;
   }
 
-  readonly #release = (): void => {
+  #release(): void {
     this.#holds--;
     this.#pump();
-  };
+  }
 
-  readonly #releaseAfterFailure = (error: unknown): void => {
-    this.#handlerFailed(error);
-    this.#release();
-  };
+  #releaseCallbacks(): [() => void, (error: unknown) => void] {
+    return (this.#releasers ??= [
+      () => this.#release(),
+      (error: unknown) => {
+        this.#handlerFailed(error);
+        this.#release();
+      },
+    ]);
+  }
 
   #stopMessages(): void {
     if (this.#closing) return;
@@ -411,7 +435,7 @@ export class Connection<Data = DefaultData> {
   }
 }
 
-const EMPTY: readonly AnyHandler[] = [];
+const EMPTY: readonly AnyHandler[] = Object.freeze([]);
 
 function noop(): void {
   // A close(1011) after a failed setup can only fail if the connection is already gone.

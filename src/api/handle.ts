@@ -15,6 +15,7 @@ import type { UpgradeRequest } from "../protocol/handshake.js";
 import type { PreparedMessage } from "../protocol/prepared-message.js";
 import { ReadyState } from "../protocol/protocol.js";
 import type { WebSocketConnection } from "../transport/connection.js";
+import { utf8Of } from "./decoded-text.js";
 import type { DefaultData } from "./events.js";
 import { broadcastTo, Room, SEND_PREPARED, type BroadcastOptions, type Hub } from "./rooms.js";
 
@@ -143,7 +144,9 @@ export class Handle<Data = DefaultData> {
     const engine = this.#engine;
     if (engine.readyState !== ReadyState.OPEN) return this.#notOpen();
     const dropped = engine.droppedMessages;
-    if (engine.sendText(text)) return RESOLVED;
+    // The text message being handled, sent back or on: its received bytes are its UTF-8.
+    const bytes = utf8Of(text);
+    if (bytes !== undefined ? engine.sendMessage(bytes, false) : engine.sendText(text)) return RESOLVED;
     return this.#afterRefusal(dropped);
   }
 

@@ -12,6 +12,7 @@
  */
 
 import { prepareMessage, type PreparedMessage } from "../protocol/prepared-message.js";
+import { utf8Of } from "./decoded-text.js";
 import type { DefaultData } from "./events.js";
 import type { Handle } from "./handle.js";
 
@@ -134,7 +135,8 @@ export function broadcastTo<Data>(
   let sent = 0;
   for (const handle of targets) {
     if (handle === skip1 || handle === skip2) continue;
-    message ??= prepareMessage(data);
+    // A text message being handled, forwarded: frame its received bytes (see decoded-text.ts).
+    message ??= typeof data === "string" ? prepareMessage(utf8Of(data) ?? data, false) : prepareMessage(data);
     if ((handle as unknown as Member)[SEND_PREPARED](message)) sent++;
   }
   return sent;

@@ -127,6 +127,42 @@ export function encodeFrame(
 }
 
 /**
+ * Writes an unmasked frame (server side) into `target` at `offset`: header, then the payload —
+ * bytes copied, or the UTF-8 of a string written in place (`payloadBytes` must then be its
+ * `Buffer.byteLength`). The caller checked that `target` has room for the header (2 or 4 bytes
+ * here, as the payload is under 64 KiB) and the payload. Returns the offset after the frame.
+ *
+ * This is how a connection lays the small frames of one tick out back to back in one buffer:
+ * no Buffer object per frame, and no second copy to join them for the write.
+ *
+ * @throws RangeError for an invalid opcode or control frame, or a payload of 64 KiB or more.
+ */
+export function encodeFrameInto(
+  target: Buffer,
+  offset: number,
+  opcode: number,
+  payload: Uint8Array | string,
+  payloadBytes: number,
+  fin: boolean,
+): number {
+  assertFrame(opcode, payloadBytes, fin);
+  if (payloadBytes >= 0x10000) throw new RangeError("encodeFrameInto takes payloads under 64 KiB");
+  target[offset] = (fin ? 0x80 : 0) | opcode;
+  let at = offset + 2;
+  if (payloadBytes < 126) {
+    target[offset + 1] = payloadBytes;
+  } else {
+    target[offset + 1] = 126;
+    target[offset + 2] = payloadBytes >>> 8;
+    target[offset + 3] = payloadBytes & 0xff;
+    at += 2;
+  }
+  if (typeof payload === "string") target.write(payload, at, payloadBytes, "utf8");
+  else target.set(payload, at);
+  return at + payloadBytes;
+}
+
+/**
  * Encodes a complete or partial text message. The UTF-8 of `text` is written straight into the
  * frame buffer: no intermediate Buffer. Lone surrogates become U+FFFD, as with `Buffer.from`.
  *

@@ -144,6 +144,8 @@ const MIN_ACCUMULATION_BYTES = 1024;
 const MAX_ACCUMULATION_BYTES = 16 * 1024;
 
 const EMPTY = Buffer.alloc(0);
+/** Stands for the key of unmasked frames, which is never used (written to harmlessly). */
+const NO_KEY = new Uint8Array(8);
 
 /**
  * The streaming frame parser of one connection. `push` never throws for any peer input: a
@@ -190,7 +192,7 @@ export class FrameParser {
    * The masking key in bytes 0-3; {@link FrameParser.#validateArrived} repeats it in bytes 4-7 so
    * that `#maskKey[p .. p+4]` is the key at phase p, for a payload unmasked in several parts.
    */
-  readonly #maskKey = new Uint8Array(8);
+  #maskKey: Uint8Array | null = null; // allocated with the first masked frame: idle connections have none
   /** Payload bytes of the current text frame already unmasked in place and validated. */
   #validated = 0;
 
@@ -329,8 +331,21 @@ export class FrameParser {
 
   #readHeader(): boolean {
     if (this.#buffered < 2) return false;
-    const b0 = this.#readByte();
-    const b1 = this.#readByte();
+    // Fast path: the two bytes (and below, the masking key) lie in the current chunk, as they
+    // do for every frame but one cut by a read: read them by index, consume them at once.
+    const chunk = this.#chunks[0]!;
+    const at = this.#offset;
+    const inChunk = chunk.length - at;
+    let b0: number;
+    let b1: number;
+    if (inChunk >= 2) {
+      b0 = chunk[at]!;
+      b1 = chunk[at + 1]!;
+      this.#skip(chunk, 2);
+    } else {
+      b0 = this.#readByte();
+      b1 = this.#readByte();
+    }
     // RFC 6455 §5.2: RSV1-3 "MUST be 0 unless an extension is negotiated that defines meanings
     // for non-zero values. If a nonzero value is received and none of the negotiated extensions
     // defines the meaning of such a nonzero value, the receiving endpoint MUST _Fail the
@@ -359,7 +374,17 @@ export class FrameParser {
       this.#state = LENGTH_64;
       return true;
     }
-    return this.#haveLength(length7);
+    if (!this.#haveLength(length7)) return false;
+    if (this.#state === MASK_KEY && inChunk >= 6) {
+      const key = (this.#maskKey ??= new Uint8Array(8));
+      key[0] = chunk[at + 2]!;
+      key[1] = chunk[at + 3]!;
+      key[2] = chunk[at + 4]!;
+      key[3] = chunk[at + 5]!;
+      this.#skip(chunk, 4);
+      this.#state = PAYLOAD;
+    }
+    return true;
   }
 
   /**
@@ -480,7 +505,7 @@ export class FrameParser {
 
   #readMaskKey(): boolean {
     if (this.#buffered < 4) return false;
-    const key = this.#maskKey;
+    const key = (this.#maskKey ??= new Uint8Array(8));
     key[0] = this.#readByte();
     key[1] = this.#readByte();
     key[2] = this.#readByte();
@@ -495,9 +520,15 @@ export class FrameParser {
     const opcode = this.#opcode;
     if (this.#messageOpcode !== 0 && opcode < Opcode.CLOSE) return this.#readFragment(length);
     const validated = this.#validated; // 0 unless the frame spanned reads
-    const data = this.#take(length);
-    if (this.#masked) {
-      unmaskInPlace(validated === 0 ? data : data.subarray(validated), this.#maskKey, validated & 3);
+    let data: Buffer;
+    const first = this.#chunks[0]; // undefined only for an empty payload with nothing left
+    if (this.#masked && validated === 0 && first !== undefined && this.#offset + length > first.length) {
+      data = this.#takeUnmasked(length); // spans reads: copied and unmasked in one pass
+    } else {
+      data = this.#take(length);
+      if (this.#masked) {
+        unmaskInPlace(validated === 0 ? data : data.subarray(validated), this.#maskKey!, validated & 3);
+      }
     }
     // The state is set before any handler runs, so that a stop() from inside it sticks.
     this.#state = HEADER;
@@ -540,7 +571,8 @@ export class FrameParser {
     const opcode = this.#opcode === Opcode.CONTINUATION ? this.#messageOpcode : this.#opcode;
     // A compressed payload is validated once inflated.
     if (opcode !== Opcode.TEXT || this.#buffered === this.#validated || this.#compressed) return false;
-    const key = this.#maskKey;
+    // A client's parser (unmasked frames) never allocates a key.
+    const key = this.#maskKey ?? NO_KEY;
     key[4] = key[0]!;
     key[5] = key[1]!;
     key[6] = key[2]!;
@@ -592,7 +624,7 @@ export class FrameParser {
       // The whole fragment is in one chunk: copy (and unmask) it in one pass.
       const from = this.#offset;
       if (this.#masked) {
-        maskInto(chunk.subarray(from, from + length), message, start, this.#maskKey, 0);
+        maskInto(chunk.subarray(from, from + length), message, start, this.#maskKey!, 0);
       } else {
         chunk.copy(message, start, from, from + length);
       }
@@ -600,7 +632,7 @@ export class FrameParser {
     } else if (length > 0) {
       this.#copyTo(message, start, length);
       if (this.#masked) {
-        unmaskInPlace(message.subarray(start + validated, end), this.#maskKey, validated & 3);
+        unmaskInPlace(message.subarray(start + validated, end), this.#maskKey!, validated & 3);
       }
     }
     this.#messageLength = end;
@@ -747,6 +779,44 @@ export class FrameParser {
     const data = Buffer.allocUnsafe(length);
     this.#copyTo(data, 0, length);
     return data;
+  }
+
+  /**
+   * Takes the `length` masked payload bytes of the current frame, which span chunks, as one new
+   * buffer, unmasked: each chunk's part is copied and unmasked in the same pass (maskInto), and
+   * the buffer is placed at the same address mod 4 as the first (largest) part so that pass runs
+   * on 32-bit words. A memcpy then an in-place pass cost 12.9% + 24.8% of the server in the
+   * 64 KiB echo, where every frame spans two reads.
+   */
+  #takeUnmasked(length: number): Buffer {
+    const chunks = this.#chunks;
+    let offset = this.#offset;
+    const key = this.#maskKey!;
+    key[4] = key[0]!;
+    key[5] = key[1]!;
+    key[6] = key[2]!;
+    key[7] = key[3]!;
+    const first = chunks[0]!;
+    const store = Buffer.allocUnsafe(length + 3);
+    const base = (first.byteOffset + offset - store.byteOffset) & 3;
+    let written = 0;
+    let used = 0;
+    while (written < length) {
+      const chunk = chunks[used]!;
+      const count = Math.min(chunk.length - offset, length - written);
+      const part = offset === 0 && count === chunk.length ? chunk : chunk.subarray(offset, offset + count);
+      maskInto(part, store, base + written, key, written & 3);
+      written += count;
+      offset += count;
+      if (offset === chunk.length) {
+        used++;
+        offset = 0;
+      }
+    }
+    if (used > 0) chunks.splice(0, used);
+    this.#offset = offset;
+    this.#buffered -= length;
+    return store.subarray(base, base + length);
   }
 
   /** Copies `length` bytes of input (spanning chunks) into `target` at `targetOffset`. */

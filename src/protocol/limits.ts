@@ -53,10 +53,34 @@ export const DEFAULT_MESSAGE_LIMITS: MessageLimits = Object.freeze({
 });
 
 /**
+ * Objects returned by the resolve functions (frozen, so they stay valid): resolving one again
+ * returns it as it is. A server resolves its options once; each connection, protocol, frame
+ * parser and HTTP parser it creates would otherwise resolve and validate them again (5-7% of the
+ * server's CPU in the connect benchmark, for `resolveConnectionOptions` and these).
+ */
+const resolved = new WeakSet<object>();
+
+/**
+ * Marks `value`, frozen, as already resolved and validated (for the transport's own resolved
+ * option objects) and returns it.
+ * @internal
+ */
+export function markResolved<T extends object>(value: T): T {
+  resolved.add(Object.freeze(value));
+  return value;
+}
+
+/** Whether `value` came out of a resolve function (see {@link markResolved}). @internal */
+export function isResolved(value: object): boolean {
+  return resolved.has(value);
+}
+
+/**
  * Fills in defaults for a partial set of message limits. `maxFrameBytes` defaults to
  * `maxMessageBytes` when only the latter is given.
  */
 export function resolveMessageLimits(partial: Partial<MessageLimits> = {}): MessageLimits {
+  if (resolved.has(partial)) return partial as MessageLimits;
   const maxMessageBytes = partial.maxMessageBytes ?? DEFAULT_MESSAGE_LIMITS.maxMessageBytes;
   const limits: MessageLimits = {
     maxMessageBytes,
@@ -65,14 +89,15 @@ export function resolveMessageLimits(partial: Partial<MessageLimits> = {}): Mess
       partial.maxFragmentsPerMessage ?? DEFAULT_MESSAGE_LIMITS.maxFragmentsPerMessage,
   };
   for (const [name, value] of Object.entries(limits)) assertPositiveInteger(name, value);
-  return limits;
+  return markResolved(limits);
 }
 
 /** Fills in defaults for a partial set of handshake limits. */
 export function resolveHandshakeLimits(partial: Partial<HandshakeLimits> = {}): HandshakeLimits {
+  if (resolved.has(partial)) return partial as HandshakeLimits;
   const limits: HandshakeLimits = { ...DEFAULT_HANDSHAKE_LIMITS, ...partial };
   for (const [name, value] of Object.entries(limits)) assertPositiveInteger(name, value);
-  return limits;
+  return markResolved(limits);
 }
 
 /** Throws a RangeError unless `value` is a positive safe integer. */

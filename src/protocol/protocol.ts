@@ -40,6 +40,13 @@ export type Role = "server" | "client";
 export interface ProtocolHandler {
   /** Bytes to send to the peer, in order. The owner batches them into as few writes as it can. */
   write(chunk: Buffer): void;
+  /**
+   * Optional: a whole unmasked frame (server side) with a payload of at most
+   * `COPY_THRESHOLD_BYTES` — bytes, or a string whose UTF-8 is the payload — for the owner to
+   * encode where it likes (with `encodeFrameInto`), in order with `write`. Without it such
+   * frames come through `write` as one Buffer each.
+   */
+  writeFrame?(opcode: number, payload: Uint8Array | string, fin: boolean): void;
   /** A complete message; text is valid UTF-8. May be a view of the chunk passed to receiveData. */
   onMessage(data: Buffer, isBinary: boolean): void;
   /** A ping arrived. The owner decides when to answer (it knows the backpressure). */
@@ -170,7 +177,12 @@ export class Protocol implements FrameParserHandler {
    */
   sendText(text: string): boolean {
     if (!this.#canSendMessage()) return false;
-    this.#handler.write(encodeTextFrame(text, true, this.#masked));
+    // At most 3 UTF-8 bytes per UTF-16 code unit: short enough to be a small frame.
+    if (!this.#masked && text.length <= MAX_DIRECT_TEXT_LENGTH && this.#handler.writeFrame !== undefined) {
+      this.#handler.writeFrame(Opcode.TEXT, text, true);
+    } else {
+      this.#handler.write(encodeTextFrame(text, true, this.#masked));
+    }
     return true;
   }
 
@@ -297,7 +309,9 @@ export class Protocol implements FrameParserHandler {
   }
 
   #writeData(opcode: number, data: Uint8Array, fin: boolean): void {
-    if (this.#masked || data.byteLength <= COPY_THRESHOLD_BYTES) {
+    if (!this.#masked && data.byteLength <= COPY_THRESHOLD_BYTES && this.#handler.writeFrame !== undefined) {
+      this.#handler.writeFrame(opcode, data, fin);
+    } else if (this.#masked || data.byteLength <= COPY_THRESHOLD_BYTES) {
       this.#handler.write(encodeFrame(opcode, data, fin, this.#masked));
     } else {
       // Large server payloads are written after their header without being copied.
@@ -317,6 +331,9 @@ export class Protocol implements FrameParserHandler {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** Strings up to this many UTF-16 code units encode to at most COPY_THRESHOLD_BYTES of UTF-8. */
+const MAX_DIRECT_TEXT_LENGTH = Math.floor(COPY_THRESHOLD_BYTES / 3);
 
 /** A Buffer view of `data` without copying. */
 export function toBuffer(data: Uint8Array): Buffer {

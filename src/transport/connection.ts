@@ -10,8 +10,9 @@ import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { ConnectionClosedError, InvalidStateError, type ProtocolError, WyndError } from "../errors.js";
 import type { UpgradeRequest } from "../protocol/handshake.js";
-import { Protocol, ReadyState, type ProtocolHandler, type Role } from "../protocol/protocol.js";
-import { COPY_THRESHOLD_BYTES } from "../protocol/frame-encoder.js";
+import { markResolved } from "../protocol/limits.js";
+import { Protocol, ReadyState, type ProtocolHandler, type ProtocolOptions, type Role } from "../protocol/protocol.js";
+import { COPY_THRESHOLD_BYTES, encodeFrameInto } from "../protocol/frame-encoder.js";
 import type { PreparedMessage } from "../protocol/prepared-message.js";
 import { resolveConnectionOptions, type ConnectionOptions, type ResolvedConnectionOptions } from "./options.js";
 import { scheduleFlush } from "./write-batcher.js";
@@ -92,6 +93,15 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
   /** Whether a pending chunk is a payload too large to be copied into a batch. */
   #pendingLarge = false;
   #onWritten: (() => void) | undefined;
+  /**
+   * The open batch: small frames encoded back to back into the shared {@link slab} from
+   * `#batchStart` to `#batchEnd`, not yet in `#pending` (see {@link WebSocketConnection.writeFrame}).
+   */
+  #batchSlab: Buffer | undefined;
+  #batchStart = 0;
+  #batchEnd = 0;
+  /** True while a read chunk is being processed: its writes are flushed right after it. */
+  #reading = false;
   #flushScheduled = false;
   #needDrain = false;
   #pendingPong: Buffer | undefined;
@@ -114,13 +124,13 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     this.extensions = init.extensions ?? "";
     this.request = init.request;
     this.#options = resolveConnectionOptions(init.options);
-    const limits = pickLimits(this.#options);
+    const options = protocolOptions(this.#options, init.role);
     if (init.deflate === undefined) {
-      this.#core = new Protocol(this, { role: init.role, ...limits });
+      this.#core = new Protocol(this, options);
     } else {
       // The channel is the core's handler: it orders compressed messages (deflate-channel.ts).
-      const channel = (this.#deflate = new DeflateChannel(this, init.deflate, init.role, limits.maxMessageBytes));
-      this.#core = new Protocol(channel, { role: init.role, ...limits, perMessageDeflate: true });
+      const channel = (this.#deflate = new DeflateChannel(this, init.deflate, init.role, this.#options.maxMessageBytes));
+      this.#core = new Protocol(channel, { ...options, perMessageDeflate: true });
       channel.attach(this.#core);
     }
     const bound = socket as BoundSocket;
@@ -148,7 +158,17 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
       this.pause();
       return;
     }
-    conn.#core.receiveData(chunk);
+    // What this chunk makes us write (echoes, pongs) is written as soon as it is processed, in
+    // one write, instead of from a process.nextTick: the batch is the same (everything the
+    // chunk produced), without the tick. Writes to other connections still go through the
+    // write batcher.
+    conn.#reading = true;
+    try {
+      conn.#core.receiveData(chunk);
+    } finally {
+      conn.#reading = false;
+      if (conn.#pendingBytes > 0 && !conn.#flushScheduled) conn.flush();
+    }
   };
 
   static #onSocketEnd = function (this: BoundSocket): void {
@@ -370,13 +390,49 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
   /** @internal Queues bytes; everything written in one tick leaves in one write. */
   write(chunk: Buffer): void {
     if (this.#ended) return;
+    if (this.#batchSlab !== undefined) this.#closeBatch();
     this.#pending.push(chunk);
     this.#pendingBytes += chunk.byteLength;
     if (chunk.byteLength > COPY_THRESHOLD_BYTES) this.#pendingLarge = true;
-    if (!this.#flushScheduled) {
+    if (!this.#flushScheduled && !this.#reading) {
       this.#flushScheduled = true;
       scheduleFlush(this);
     }
+  }
+
+  /**
+   * @internal Encodes a small frame straight into the shared slab, after this connection's
+   * previous frame of the tick when nothing else was encoded in between (the common case: a
+   * read chunk answered with several frames), so the tick's frames are one buffer without a
+   * Buffer per frame or a copy to join them.
+   */
+  writeFrame(opcode: number, payload: Uint8Array | string, fin: boolean): void {
+    if (this.#ended) return;
+    const payloadBytes = typeof payload === "string" ? Buffer.byteLength(payload, "utf8") : payload.byteLength;
+    const frameBytes = (payloadBytes < 126 ? 2 : 4) + payloadBytes;
+    if (this.#batchSlab !== slab || this.#batchEnd !== slabUsed || slabUsed + frameBytes > SLAB_BYTES) {
+      if (this.#batchSlab !== undefined) this.#closeBatch();
+      if (slabUsed + frameBytes > SLAB_BYTES) {
+        // The old slab is kept alive by the views still waiting to be written, then collected.
+        slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+        slabUsed = 0;
+      }
+      this.#batchSlab = slab;
+      this.#batchStart = slabUsed;
+    }
+    slabUsed = encodeFrameInto(slab, slabUsed, opcode, payload, payloadBytes, fin);
+    this.#batchEnd = slabUsed;
+    this.#pendingBytes += frameBytes;
+    if (!this.#flushScheduled && !this.#reading) {
+      this.#flushScheduled = true;
+      scheduleFlush(this);
+    }
+  }
+
+  /** Moves the open batch into `#pending` as one view of the slab. */
+  #closeBatch(): void {
+    this.#pending.push(this.#batchSlab!.subarray(this.#batchStart, this.#batchEnd));
+    this.#batchSlab = undefined;
   }
 
   /** @internal */
@@ -421,6 +477,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
    */
   flush(): void {
     this.#flushScheduled = false;
+    if (this.#batchSlab !== undefined) this.#closeBatch();
     const pending = this.#pending;
     const count = pending.length;
     const socket = this.#socket;
@@ -534,7 +591,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     if (this.#ended) return;
     // Compressed messages still being compressed go out first (outputIdle() comes back here).
     if (this.#deflate !== undefined && this.#deflate.deferEnd()) return;
-    if (this.#pending.length > 0) this.flush();
+    if (this.#pendingBytes > 0) this.flush();
     this.#ended = true;
     this.#socket.end();
   }
@@ -577,6 +634,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     this.#core.stopReceiving();
     this.#queued.length = 0;
     this.#pending = [];
+    this.#batchSlab = undefined;
     this.#pendingBytes = 0;
     this.#pendingLarge = false;
     this.#deflate?.close();
@@ -618,6 +676,17 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
   }
 }
 
+/**
+ * The buffer small frames are encoded into, shared by every connection (as Node's own Buffer
+ * pool is): a region handed to socket.write is never written again; a full slab is replaced,
+ * and collected once the writes holding views of it are done. 64 KiB: four frames of the
+ * largest size encoded this way (COPY_THRESHOLD_BYTES) fit, and a new slab is one allocation
+ * per 64 KiB written.
+ */
+const SLAB_BYTES = 64 * 1024;
+let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+let slabUsed = 0;
+
 /** Batches above this size are written with writev instead of being copied together. */
 const COALESCE_LIMIT_BYTES = 64 * 1024;
 
@@ -631,10 +700,16 @@ function heartbeat(conn: WebSocketConnection): void {
   conn.heartbeatTick();
 }
 
-function pickLimits(options: ResolvedConnectionOptions) {
-  return {
+/** The protocol options of each resolved options object, by role, made (and validated) once. */
+const PROTOCOL_OPTIONS = new WeakMap<ResolvedConnectionOptions, { server?: ProtocolOptions; client?: ProtocolOptions }>();
+
+function protocolOptions(options: ResolvedConnectionOptions, role: Role): ProtocolOptions {
+  let byRole = PROTOCOL_OPTIONS.get(options);
+  if (byRole === undefined) PROTOCOL_OPTIONS.set(options, (byRole = {}));
+  return (byRole[role] ??= markResolved({
+    role,
     maxMessageBytes: options.maxMessageBytes,
     maxFrameBytes: options.maxFrameBytes,
     maxFragmentsPerMessage: options.maxFragmentsPerMessage,
-  };
+  }));
 }

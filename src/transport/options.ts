@@ -9,6 +9,8 @@
 import type { PerMessageDeflateOptions } from "./deflate.js";
 import {
   assertPositiveInteger,
+  isResolved,
+  markResolved,
   resolveMessageLimits,
   type MessageLimits,
 } from "../protocol/limits.js";
@@ -101,6 +103,8 @@ export function assertTimerMs(name: string, value: unknown): void {
 
 /** Fills in defaults and checks every value; throws RangeError/TypeError on misuse. */
 export function resolveConnectionOptions(options: ConnectionOptions = {}): ResolvedConnectionOptions {
+  // A server's options, resolved once, are passed to each of its connections as they are.
+  if (isResolved(options)) return options as ResolvedConnectionOptions;
   const resolved: ResolvedConnectionOptions = {
     ...resolveMessageLimits(options),
     closeTimeoutMs: options.closeTimeoutMs ?? DEFAULT_CONNECTION_OPTIONS.closeTimeoutMs,
@@ -119,5 +123,5 @@ export function resolveConnectionOptions(options: ConnectionOptions = {}): Resol
   if (resolved.backpressurePolicy !== "close" && resolved.backpressurePolicy !== "drop") {
     throw new TypeError(`backpressurePolicy must be "close" or "drop"`);
   }
-  return resolved;
+  return markResolved(resolved);
 }

@@ -99,6 +99,13 @@ export interface ShutdownOptions {
   readonly timeoutMs?: number;
 }
 
+/** What the server holds for a socket during its opening handshake. */
+interface Handshake {
+  readonly timer: NodeJS.Timeout;
+  /** The head parser (sockets the server parses HTTP for), dropped once the head is complete. */
+  parser: HttpRequestParser | undefined;
+}
+
 /** A WebSocket server. */
 export class WebSocketServer extends EventEmitter<ServerEvents> {
   #options: ResolvedConnectionOptions;
@@ -110,7 +117,12 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   #selectProtocol: ServerOptions["selectProtocol"];
   #beforeUpgrade: ServerOptions["beforeUpgrade"];
   #connections = new Set<WebSocketConnection>();
-  #handshaking = new Set<Duplex>();
+  #handshaking = new Map<Duplex, Handshake>();
+  // Listeners shared by every socket of this server (they find their state through the socket):
+  // no closures per connection, and nothing of the handshake stays reachable after it.
+  readonly #onHandshakeData: (this: Socket, chunk: Buffer) => void;
+  readonly #onHandshakeClose: (this: Duplex) => void;
+  readonly #onConnectionClose: (this: WebSocketConnection) => void;
   #netServer: NetServer | undefined;
   #attached: Array<{ server: HttpServer | HttpsServer; listener: UpgradeListener }> = [];
   #closing = false;
@@ -128,6 +140,17 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     assertPositiveInteger("maxConnections", this.#maxConnections);
     this.#selectProtocol = options.selectProtocol;
     this.#beforeUpgrade = options.beforeUpgrade;
+    const server = this;
+    this.#onHandshakeData = function (chunk) {
+      server.#handshakeData(this, chunk);
+    };
+    this.#onHandshakeClose = function () {
+      const state = server.#handshaking.get(this);
+      if (state !== undefined) server.#endHandshake(this, state.timer);
+    };
+    this.#onConnectionClose = function () {
+      server.#connections.delete(this);
+    };
   }
 
   /** The open connections. */
@@ -204,14 +227,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       versionMinor: req.httpVersionMinor,
       headers: HttpHeaders.fromRaw(req.rawHeaders),
     };
-    this.#handshaking.add(socket);
-    const timer = setTimeout(() => this.#handshakeTimeout(socket), this.#handshakeTimeoutMs);
-    timer.unref();
-    socket.once("close", () => {
-      clearTimeout(timer);
-      this.#handshaking.delete(socket);
-    });
-    socket.on("error", ignoreHandshakeSocketError);
+    const timer = this.#startHandshake(socket, undefined);
     void this.#upgrade(socket as Socket, requestHead, head, timer, path);
   }
 
@@ -221,28 +237,46 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       socket.destroy();
       return;
     }
-    const parser = new HttpRequestParser(this.#limits);
-    this.#handshaking.add(socket);
-    const timer = setTimeout(() => this.#handshakeTimeout(socket), this.#handshakeTimeoutMs);
+    this.#startHandshake(socket, new HttpRequestParser(this.#limits));
+    socket.on("data", this.#onHandshakeData);
+  }
+
+  /** Tracks `socket` as handshaking: the timeout, the shared listeners. Returns the timer. */
+  #startHandshake(socket: Duplex, parser: HttpRequestParser | undefined): NodeJS.Timeout {
+    const timer = setTimeout(WebSocketServer.#timedOut, this.#handshakeTimeoutMs, this, socket);
     timer.unref();
-    const onData = (chunk: Buffer) => {
-      const result = parser.push(chunk);
-      if (result.state === "incomplete") return;
-      socket.off("data", onData);
-      if (result.state === "error") {
-        clearTimeout(timer);
-        this.#reject(socket, result.error);
-        return;
-      }
-      socket.pause();
-      void this.#upgrade(socket, result.head, result.rest, timer, this.#path);
-    };
-    socket.on("data", onData);
+    this.#handshaking.set(socket, { timer, parser });
+    socket.on("close", this.#onHandshakeClose);
     socket.on("error", ignoreHandshakeSocketError);
-    socket.once("close", () => {
-      clearTimeout(timer);
-      this.#handshaking.delete(socket);
-    });
+    return timer;
+  }
+
+  /** The handshake of `socket` is over (upgraded or closed): forget it. */
+  #endHandshake(socket: Duplex, timer: NodeJS.Timeout): void {
+    clearTimeout(timer);
+    this.#handshaking.delete(socket);
+    socket.off("close", this.#onHandshakeClose);
+  }
+
+  static #timedOut(server: WebSocketServer, socket: Duplex): void {
+    server.#handshakeTimeout(socket);
+  }
+
+  #handshakeData(socket: Socket, chunk: Buffer): void {
+    const state = this.#handshaking.get(socket);
+    const parser = state?.parser;
+    if (state === undefined || parser === undefined) return;
+    const result = parser.push(chunk);
+    if (result.state === "incomplete") return;
+    socket.off("data", this.#onHandshakeData);
+    state.parser = undefined;
+    if (result.state === "error") {
+      clearTimeout(state.timer);
+      this.#reject(socket, result.error);
+      return;
+    }
+    socket.pause();
+    void this.#upgrade(socket, result.head, result.rest, state.timer, this.#path);
   }
 
   async #upgrade(
@@ -291,8 +325,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       this.#reject(socket, toHandshakeError(error));
       return;
     }
-    clearTimeout(timer);
-    this.#handshaking.delete(socket);
+    this.#endHandshake(socket, timer);
     socket.off("error", ignoreHandshakeSocketError);
     socket.write(buildAcceptResponse(request.key, { protocol, extensions: deflate?.response }));
     const connection = new WebSocketConnection(socket, {
@@ -305,7 +338,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       options: this.#options,
     });
     this.#connections.add(connection);
-    connection.once("close", () => this.#connections.delete(connection));
+    connection.on("close", this.#onConnectionClose);
     try {
       this.emit("connection", connection, request);
     } catch (error) {
@@ -410,7 +443,10 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     this.#closing = true;
     for (const { server, listener } of this.#attached) server.off("upgrade", listener);
     this.#attached = [];
-    for (const socket of this.#handshaking) socket.destroy();
+    for (const [socket, state] of this.#handshaking) {
+      clearTimeout(state.timer);
+      socket.destroy();
+    }
     this.#handshaking.clear();
     const listening = new Promise<void>((resolve) => {
       if (this.#netServer === undefined) resolve();

@@ -304,3 +304,40 @@ test("sendText and sendBinary throw a TypeError for the wrong kind of data", { t
   peer.ws.close();
   await wynd.close();
 });
+
+test("a text message echoed, forwarded, sent after an await or sent altered arrives exactly as each send says", { timeout: 10_000 }, async () => {
+  // The message being handled is sent from its received bytes (no re-encoding): every way of
+  // sending it, or a string equal to it, or another one, must still put the right text on the wire.
+  const wynd = new Wynd();
+  cleanups.push(() => wynd.close());
+  wynd.onError(() => {});
+  wynd.onConnection((conn) => {
+    conn.onText(async (msg, handle) => {
+      await handle.sendText(msg.data);
+      await handle.sendText(`${msg.data}!`);
+      wynd.broadcast(msg.data);
+      handle.to("room").broadcast(msg.data);
+      await tick(5);
+      await handle.sendText(msg.data);
+      await handle.sendText(["é", ...msg.data].join("").slice(1)); // equal, built anew
+    });
+  });
+  const { port } = await wynd.listen(0, "127.0.0.1");
+  const peer = await open(port);
+  const texts = ["héllo €𝄞", "a", "x".repeat(20_000) + "ü"];
+  for (const text of texts) {
+    peer.ws.sendText(text);
+    const got = [await peer.next(), await peer.next(), await peer.next(), await peer.next(), await peer.next()];
+    assert.deepEqual(got, [text, `${text}!`, text, text, text]);
+  }
+});
+
+test("utf8Of gives the received bytes only for the text message being handled, and only while it is", async () => {
+  const { forgetDecoded, rememberDecoded, utf8Of } = await import("../../src/api/decoded-text.js");
+  const bytes = Buffer.from("héllo", "utf8");
+  rememberDecoded(bytes.toString("utf8"), bytes);
+  assert.equal(utf8Of("héllo"), bytes);
+  assert.equal(utf8Of("hello"), undefined);
+  forgetDecoded();
+  assert.equal(utf8Of("héllo"), undefined);
+});

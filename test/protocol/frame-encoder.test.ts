@@ -6,6 +6,7 @@ import {
   encodeCloseFrame,
   encodeFrame,
   encodeFrameHeader,
+  encodeFrameInto,
   encodeTextFrame,
 } from "../../src/protocol/frame-encoder.js";
 
@@ -191,5 +192,48 @@ describe("encodeCloseFrame (RFC 6455 §5.5.1)", () => {
 
   it("throws a RangeError for a reason without a code", () => {
     assert.throws(() => encodeCloseFrame(undefined, "oops", false), RangeError);
+  });
+});
+
+describe("encodeFrameInto (small server frames laid out back to back)", () => {
+  /** RFC 6455 §5.2 written out plainly: the reference the fast encoder is checked against. */
+  function reference(opcode: number, payload: Buffer, fin: boolean): Buffer {
+    const header = payload.length < 126 ? [(fin ? 0x80 : 0) | opcode, payload.length] : [(fin ? 0x80 : 0) | opcode, 126, payload.length >> 8, payload.length & 0xff];
+    return Buffer.concat([Buffer.from(header), payload]);
+  }
+
+  it("writes the same bytes as the reference for bytes and strings of every length class, at any offset", () => {
+    const lengths = [0, 1, 125, 126, 127, 1000, 65_535];
+    let seed = 42;
+    const random = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+    for (const length of lengths) {
+      const payload = Buffer.from(Array.from({ length }, () => 0x20 + Math.floor(random() * 95)));
+      for (const asString of [false, true]) {
+        for (const [opcode, fin] of [[Opcode.TEXT, true], [Opcode.BINARY, false], [Opcode.CONTINUATION, true]] as const) {
+          const offset = 3;
+          const target = Buffer.alloc(offset + 4 + length + 5, 0xee);
+          const end = encodeFrameInto(target, offset, opcode, asString ? payload.toString("latin1") : payload, length, fin);
+          const expected = reference(opcode, payload, fin);
+          assert.equal(end, offset + expected.length, `end, length ${length}`);
+          assert.deepEqual(target.subarray(offset, end), expected, `length ${length}`);
+          assert.ok(target.subarray(0, offset).every((b) => b === 0xee), "nothing written before");
+          assert.ok(target.subarray(end).every((b) => b === 0xee), "nothing written after");
+        }
+      }
+    }
+  });
+
+  it("writes the UTF-8 of a non-ASCII string, given its byte length", () => {
+    const text = "héllo €𝄞";
+    const target = Buffer.alloc(64);
+    const end = encodeFrameInto(target, 0, Opcode.TEXT, text, Buffer.byteLength(text), true);
+    assert.deepEqual(target.subarray(0, end), reference(Opcode.TEXT, Buffer.from(text), true));
+  });
+
+  it("refuses payloads of 64 KiB or more and invalid control frames", () => {
+    const target = Buffer.alloc(70_000);
+    assert.throws(() => encodeFrameInto(target, 0, Opcode.BINARY, Buffer.alloc(65_536), 65_536, true), RangeError);
+    assert.throws(() => encodeFrameInto(target, 0, Opcode.PING, Buffer.alloc(126), 126, true), RangeError);
+    assert.throws(() => encodeFrameInto(target, 0, 3, Buffer.alloc(1), 1, true), RangeError);
   });
 });

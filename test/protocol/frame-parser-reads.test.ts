@@ -11,6 +11,7 @@ import { FrameParser } from "../../src/protocol/frame-parser.js";
 import {
   binaryEvent,
   errorEvent,
+  frame,
   from,
   hex,
   KOSME,
@@ -197,5 +198,32 @@ describe("memory of a frame trickled in tiny reads", () => {
     parser.push(chunk);
     const message = recorder.messages[1]!;
     assert.equal(message.buffer, chunk.buffer);
+  });
+});
+
+describe("a masked binary payload spanning reads (copied and unmasked in one pass)", () => {
+  it("is delivered exactly as sent whatever the cut points and chunk alignments", () => {
+    seeded((next) => {
+      for (const length of [0, 1, 200, 1023, 1500, 5000, 70_000]) {
+        const payload = Buffer.from(Array.from({ length }, () => next() & 0xff));
+        const key = Uint8Array.of(next() & 0xff, next() & 0xff, next() & 0xff, next() & 0xff);
+        const bytes = Buffer.concat([frame({ opcode: Opcode.BINARY, payload, mask: key }), frame({ opcode: Opcode.BINARY, payload: "z", mask: key })]);
+        for (let round = 0; round < 6; round++) {
+          // Chunks at random offsets of their own buffers, as socket reads are.
+          const chunks = randomChunks(bytes, next, 1 + (next() % 3000)).map((c) => {
+            const pad = next() % 4;
+            const store = Buffer.alloc(pad + c.length);
+            c.copy(store, pad);
+            return store.subarray(pad);
+          });
+          const recorder = new Recorder();
+          const parser = new FrameParser(recorder, { role: "server", maxMessageBytes: 1 << 20 });
+          for (const chunk of chunks) parser.push(chunk);
+          assert.equal(recorder.messages.length, 2, `length ${length}`);
+          assert.ok(recorder.messages[0]!.equals(payload), `length ${length}, chunks ${chunks.map((c) => c.length).join(",")}`);
+          assert.equal(recorder.messages[1]!.toString(), "z");
+        }
+      }
+    });
   });
 });

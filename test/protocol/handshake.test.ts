@@ -404,3 +404,18 @@ describe("validateServerResponse", () => {
     });
   }
 });
+
+describe("a validated request kept by a connection", () => {
+  test("has the same headers whether it was parsed from bytes (kept as text) or given as headers", () => {
+    const parsed = request();
+    assert.ok(parsed.raw !== undefined);
+    const fromBytes = validateUpgradeRequest(parsed);
+    const { raw: _raw, ...withoutRaw } = parsed;
+    const fromHeaders = validateUpgradeRequest(withoutRaw);
+    assert.deepEqual(fromBytes.headers.entries, parsed.headers.entries);
+    assert.deepEqual(fromHeaders.headers.entries, parsed.headers.entries);
+    assert.equal(fromBytes.headers, fromBytes.headers, "parsed once, then cached");
+    assert.equal(fromBytes.headers.get("origin"), fromBytes.origin);
+    assert.deepEqual(fromBytes.protocols, ["chat", "superchat"]);
+  });
+});

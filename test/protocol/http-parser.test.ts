@@ -5,6 +5,7 @@ import {
   HttpRequestParser,
   HttpResponseParser,
   isToken,
+  parseHeaderBlock,
   type HeadParseResult,
   type HttpRequestHead,
   type HttpResponseHead,
@@ -473,4 +474,21 @@ describe("HttpRequestParser on hostile input", () => {
       assert.ok(seen.has(outcome), `no mutation ended in ${outcome}: ${[...seen].join(", ")}`);
     }
   }));
+});
+
+describe("parseHeaderBlock (a kept head, parsed again on demand)", () => {
+  const heads = [
+    BROWSER_HEAD,
+    "\r\nGET / HTTP/1.1\r\nHost: h\r\nX-Empty:\r\nX-Tab: a\tb \r\nX-Latin: caf\xe9\r\n\r\n",
+    "GET / HTTP/1.1\r\n\r\n",
+  ];
+  for (const [index, text] of heads.entries()) {
+    test(`gives the same headers as the parser for head ${index + 1}, from the head it keeps as raw`, () => {
+      const result = new HttpRequestParser().push(Buffer.from(text + "\x81\x80", "latin1"));
+      assert.equal(result.state, "complete");
+      if (result.state !== "complete") return;
+      assert.equal(result.head.raw, text);
+      assert.deepEqual(parseHeaderBlock(result.head.raw!).entries, result.head.headers.entries);
+    });
+  }
 });

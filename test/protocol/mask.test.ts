@@ -76,6 +76,27 @@ describe("mask (RFC 6455 §5.3)", () => {
     });
   });
 
+  it("maskInto's one-pass word loop (source and target equally aligned) matches the reference at every phase and key offset", () => {
+    seeded((next) => {
+      for (const length of [1023, 1024, 1025, 1027, 4099, 65_536]) {
+        for (let phase = 0; phase < 4; phase++) {
+          for (const keyOffset of [0, 1, 3, 4]) {
+            const source = randomBytes(next, phase + length).subarray(phase);
+            const target = randomBytes(next, 8 + length + 4);
+            const targetOffset = 4 + phase; // the same address mod 4 as the source
+            const key = randomBytes(next, 8);
+            const before = Buffer.from(target);
+            maskInto(source, target, targetOffset, key, keyOffset);
+            const message = `length ${length}, phase ${phase}, key offset ${keyOffset}`;
+            assert.deepEqual(target.subarray(targetOffset, targetOffset + length), referenceMask(source, key, keyOffset), message);
+            assert.deepEqual(Buffer.from(target.subarray(0, targetOffset)), before.subarray(0, targetOffset), message);
+            assert.deepEqual(Buffer.from(target.subarray(targetOffset + length)), before.subarray(targetOffset + length), message);
+          }
+        }
+      }
+    });
+  });
+
   it("masking twice with the same key restores the data", () => {
     seeded((next) => {
       const data = randomBytes(next, 1234);

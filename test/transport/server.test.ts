@@ -3,11 +3,11 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import { createServer as createHttpServer, get as httpGet, type IncomingMessage } from "node:http";
-import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
+import { createServer as createNetServer, Socket, type AddressInfo } from "node:net";
 import { test, type TestContext } from "node:test";
 import { connect, HandshakeError, ReadyState, WebSocketServer, type UpgradeRequest, type WebSocketConnection } from "../../src/index.js";
 import { closeCodeOf, frame, headerOf, OP, RawClient, rawConnect, readHead, statusOf, upgradeRequest } from "../fixtures/raw-peer.js";
-import { nextConnection, nextMacrotask, record, startServer } from "../fixtures/servers.js";
+import { nextConnection, nextMacrotask, record, startServer, startSocketServer } from "../fixtures/servers.js";
 
 const T = { timeout: 10_000 };
 
@@ -490,4 +490,35 @@ test("a 'connection' listener that throws closes that connection with 1011, is r
   assert.equal(String((await echoed)[0]), "still serving");
   second.close();
   await second.closed();
+});
+
+// ----- what a connection keeps of its handshake -----
+
+test("after the upgrade a socket keeps no listener of the handshake, only the connection's", T, async (t) => {
+  const { server, url, sockets } = await startSocketServer(t);
+  const accepted = nextConnection(server);
+  const client = await connect(url);
+  t.after(() => client.terminate());
+  await accepted;
+  const socket = sockets[0]!;
+  // The connection listens for data, end, close, error and drain once each; the handshake's
+  // data, close and error listeners are gone, so its parser and timer are garbage.
+  const fresh = new Socket(); // net.Socket's own listeners (it listens for 'end' itself)
+  for (const event of ["data", "end", "close", "error", "drain"]) {
+    assert.equal(socket.listenerCount(event), fresh.listenerCount(event) + 1, event);
+  }
+});
+
+test("a handshake that times out is reported with status 408 and leaves no listener behind", T, async (t) => {
+  const { server, port, sockets } = await startSocketServer(t, { handshakeTimeoutMs: 50 });
+  const errors = record(server, "handshakeError");
+  const raw = await rawConnect(port);
+  raw.write("GET / HTTP/1.1\r\nHost: x\r\n"); // never finished
+  await once(raw, "close");
+  const socket = sockets[0]!;
+  await nextMacrotask(); // the server side's 'close' follows its destroy() by a tick
+  assert.equal(errors.length, 1);
+  assert.equal((errors[0]![0] as HandshakeError).status, 408);
+  assert.ok(socket.destroyed);
+  assert.equal(socket.listenerCount("close"), 0);
 });

@@ -70,6 +70,63 @@ test("sends from several callbacks of one tick to several connections are writte
   for (const raw of raws) assert.deepEqual(raw.frames.map(describe), ["1:b", "1:a"]);
 });
 
+test("small frames of connections written in turn within one tick each reach their peer intact and in order", T, async (t) => {
+  // Small frames are encoded into one buffer shared by every connection: interleaved sends
+  // (text, bytes, a ping, a prepared message, frames of every header size) must not mix.
+  const { server, port } = await startSocketServer(t);
+  const raws: RawClient[] = [];
+  for (let i = 0; i < 3; i++) {
+    const accepted = nextConnection(server);
+    raws.push(await RawClient.open(port));
+    await accepted;
+  }
+  const connections = [...server.connections];
+  const expected: string[][] = connections.map(() => []);
+  const prepared = prepareMessage("all");
+  for (let round = 0; round < 40; round++) {
+    connections.forEach((c, i) => {
+      const size = [0, 5, 125, 126, 3000, COPY_THRESHOLD_BYTES][(round + i) % 6]!;
+      if (round % 7 === 3) {
+        c.ping(`p${i}`);
+        expected[i]!.push(`9:p${i}`);
+      } else if (round % 5 === 1) {
+        c.sendPrepared(prepared);
+        expected[i]!.push("1:all");
+      } else if (round % 2 === 0) {
+        const text = `${i}:${round}:`.padEnd(size, "é").slice(0, Math.max(size, 1));
+        c.sendText(text);
+        expected[i]!.push(`1:${text}`);
+      } else {
+        c.sendBinary(Buffer.alloc(size, i));
+        expected[i]!.push(`2:${size}b`);
+      }
+    });
+  }
+  await Promise.all(raws.map((raw, i) => raw.frameAt(expected[i]!.length - 1)));
+  raws.forEach((raw, i) => assert.deepEqual(raw.frames.map(describe), expected[i]));
+});
+
+test("echoes of one read are written in one write before the next tick", T, async (t) => {
+  const { raw, conn, socket } = await pair(t);
+  const writes = spyWrites(socket);
+  // A tick queued before the first echo is sent: with the write batcher alone, the echoes would
+  // be written after it.
+  let ticked = false;
+  conn.once("message", () => process.nextTick(() => (ticked = true)));
+  conn.on("message", (data, isBinary) => conn.sendMessage(data, isBinary));
+  let writtenBeforeTick: boolean | undefined;
+  const original = socket.write.bind(socket);
+  socket.write = ((...args: Parameters<Socket["write"]>) => {
+    writtenBeforeTick ??= !ticked;
+    return original(...args);
+  }) as Socket["write"];
+  raw.socket.write(Buffer.concat([frame(OP.TEXT, "a"), frame(OP.TEXT, "b"), frame(OP.BINARY, "c")]));
+  await raw.frameAt(2);
+  assert.equal(writes.length, 1);
+  assert.equal(writtenBeforeTick, true);
+  assert.deepEqual(raw.frames.map(describe), ["1:a", "1:b", "2:1b"]);
+});
+
 for (const size of [COPY_THRESHOLD_BYTES + 1, 20 * 1024, 100 * 1024]) {
   test(`a binary payload of ${size} bytes reaches socket.write without being copied`, T, async (t) => {
     const { raw, conn, socket } = await pair(t);
