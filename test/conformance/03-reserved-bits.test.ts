@@ -1,7 +1,6 @@
 // Autobahn §3 Reserved bits: with no extension negotiated, a frame with any RSV bit set fails
 // the connection with 1002 (RFC 6455 §5.2), after everything valid before it was processed, and
 // nothing after it is (a ping sent after the bad frame is not answered).
-import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { useEchoServer } from "../helpers/conformance-server.js";
 import {
   OP,
@@ -9,35 +8,17 @@ import {
   closePayload,
   conformanceCase,
   connectRaw,
+  type Chops,
   type FrameSpec,
-  type RawClient,
   type Rng,
 } from "../helpers/raw-client.js";
 
 const echo = useEchoServer();
 
-type Chops = "one write" | "frame-wise" | "octet-wise";
-
-/** Sends `frames` in one write, one write per frame, or one byte per write. */
-async function sendAll(client: RawClient, frames: readonly FrameSpec[], chops: Chops): Promise<void> {
-  const encoded = frames.map((f) => client.encode(f));
-  if (chops === "one write") {
-    client.send(Buffer.concat(encoded));
-  } else if (chops === "frame-wise") {
-    for (const bytes of encoded) {
-      client.send(bytes);
-      await yieldToLoop();
-    }
-  } else {
-    await client.sendInChunks(Buffer.concat(encoded), 1);
-  }
-}
-
 /** A valid text message, then `bad`, then a ping: the text is echoed, then close 1002 only. */
 async function validThenBad(rng: Rng, bad: FrameSpec, chops: Chops): Promise<void> {
   const client = await connectRaw(echo.port, { rng });
-  await sendAll(
-    client,
+  await client.sendFrames(
     [{ opcode: OP.TEXT, payload: "Hello, world!" }, bad, { opcode: OP.PING, payload: "not answered" }],
     chops,
   );

@@ -606,6 +606,15 @@ async function writeInChunks(
 /** How to cut bytes: a fixed chunk size, or a size per chunk index. */
 export type Chunking = number | ((index: number) => number);
 
+/**
+ * How {@link RawClient.sendFrames} writes a sequence of frames, the three ways Autobahn sends
+ * them: all in one write, one write per frame, or one byte per write.
+ */
+export type Chops = "one write" | "frame-wise" | "octet-wise";
+
+/** Every {@link Chops}, for cases that run once per way of writing. */
+export const CHOPS: readonly Chops[] = ["one write", "frame-wise", "octet-wise"];
+
 function pause(delayMs: number): Promise<void> {
   return new Promise((resolve) => (delayMs > 0 ? setTimeout(resolve, delayMs) : setImmediate(resolve)));
 }
@@ -743,6 +752,24 @@ export class RawClient {
   /** Encodes one frame and writes it in chunks (see {@link RawClient.sendInChunks}). */
   sendFrameInChunks(spec: FrameSpec, chunking: Chunking, delayMs = 0, yieldEvery = 1): Promise<void> {
     return this.sendInChunks(this.encode(spec), chunking, delayMs, yieldEvery);
+  }
+
+  /**
+   * Encodes `frames` and writes them as `chops` says, yielding to the event loop between the
+   * writes of "frame-wise" so that each frame reaches the server on its own.
+   */
+  async sendFrames(frames: readonly FrameSpec[], chops: Chops): Promise<void> {
+    const encoded = frames.map((f) => this.encode(f));
+    if (chops === "one write") {
+      this.send(Buffer.concat(encoded));
+    } else if (chops === "frame-wise") {
+      for (const bytes of encoded) {
+        this.send(bytes);
+        await pause(0);
+      }
+    } else {
+      await this.sendInChunks(Buffer.concat(encoded), 1);
+    }
   }
 
   /** Sends a close frame with `code` (and `reason`), or an empty one when `code` is undefined. */
