@@ -59,3 +59,18 @@ export class Inbox {
 export function wsClosed(ws: WebSocket): Promise<CloseEventLike> {
   return new Promise((resolve) => ws.addEventListener("close", resolve, { once: true }));
 }
+
+/** Resolves when a `ws` socket is open; rejects with its error (a refused handshake) first. */
+export function wsOpened(ws: WebSocket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    ws.once("open", () => resolve());
+    ws.once("error", reject);
+  });
+}
+
+/** Sends `text` on an open `ws` socket and resolves with the next message it gets, as text. */
+export function wsEcho(ws: WebSocket, text: string): Promise<string> {
+  const reply = new Promise<string>((resolve) => ws.once("message", (data) => resolve(data.toString())));
+  ws.send(text);
+  return reply;
+}

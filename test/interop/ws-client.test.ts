@@ -6,7 +6,7 @@ import { describe, it, type TestContext } from "node:test";
 import WebSocket, { type ClientOptions } from "ws";
 import { WebSocketServer, type ServerOptions } from "../../src/index.js";
 import type { WebSocketConnection } from "../../src/transport/connection.js";
-import { Inbox, VALID_CLOSE_CODES, wsClosed, type Message } from "../helpers/interop.js";
+import { Inbox, VALID_CLOSE_CODES, wsClosed, wsOpened, type Message } from "../helpers/interop.js";
 import { randomBytes, randomText, seeded } from "../helpers/random.js";
 
 interface Setup {
@@ -363,10 +363,7 @@ describe("interop: a ws client against our server", () => {
       await new Promise((resolve) => http.close(resolve));
     });
     const inbox = inboxOf(ws);
-    await new Promise<void>((resolve, reject) => {
-      ws.once("open", resolve);
-      ws.once("error", reject);
-    });
+    await wsOpened(ws);
     ws.send("through node:http");
     ws.send(Buffer.from([1, 2]));
     assert.deepEqual(await inbox.waitFor(2), [
