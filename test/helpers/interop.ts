@@ -55,6 +55,16 @@ export class Inbox {
   }
 }
 
+/** Anything that emits the payload of pings and pongs: a `ws` socket or one of our connections. */
+export interface ControlFrameEmitter {
+  on(event: "ping" | "pong", listener: (data: Buffer) => void): unknown;
+}
+
+/** An {@link Inbox} of the payloads of every `event` (ping or pong) `emitter` reports. */
+export function controlInbox(emitter: ControlFrameEmitter, event: "ping" | "pong"): Inbox {
+  return new Inbox((listener) => emitter.on(event, (data) => listener(data, true)));
+}
+
 /** A `ws` socket's close as the WHATWG API reports it (code, reason, wasClean). */
 export function wsClosed(ws: WebSocket): Promise<CloseEventLike> {
   return new Promise((resolve) => ws.addEventListener("close", resolve, { once: true }));

@@ -6,7 +6,7 @@ import { describe, it, type TestContext } from "node:test";
 import WebSocket, { type ClientOptions } from "ws";
 import { WebSocketServer, type ServerOptions } from "../../src/index.js";
 import type { WebSocketConnection } from "../../src/transport/connection.js";
-import { Inbox, VALID_CLOSE_CODES, wsClosed, wsOpened, type Message } from "../helpers/interop.js";
+import { Inbox, VALID_CLOSE_CODES, controlInbox, wsClosed, wsOpened, type Message } from "../helpers/interop.js";
 import { randomBytes, randomText, seeded } from "../helpers/random.js";
 
 interface Setup {
@@ -185,8 +185,8 @@ describe("interop: a ws client against our server", () => {
     const s = await setup(t);
     const ws = await s.open();
     const connection = await s.connection(0);
-    const serverPings = new Inbox((l) => connection.on("ping", (data) => l(data, true)));
-    const pongs = new Inbox((l) => ws.on("pong", (data) => l(data, true)));
+    const serverPings = controlInbox(connection, "ping");
+    const pongs = controlInbox(ws, "pong");
     const payloads = [Buffer.alloc(0), Buffer.from("ping-1"), Buffer.alloc(125, 0xab)];
     for (const payload of payloads) ws.ping(payload);
     assert.deepEqual((await pongs.waitFor(3)).map((m) => m.data), payloads);
@@ -197,8 +197,8 @@ describe("interop: a ws client against our server", () => {
     const s = await setup(t);
     const ws = await s.open();
     const connection = await s.connection(0);
-    const wsPings = new Inbox((l) => ws.on("ping", (data) => l(data, true)));
-    const serverPongs = new Inbox((l) => connection.on("pong", (data) => l(data, true)));
+    const wsPings = controlInbox(ws, "ping");
+    const serverPongs = controlInbox(connection, "pong");
     const payloads = [Buffer.alloc(0), Buffer.from("héllo"), Buffer.alloc(125, 0x5a)];
     for (const payload of payloads) connection.ping(payload);
     assert.deepEqual((await wsPings.waitFor(3)).map((m) => m.data), payloads);

@@ -6,7 +6,7 @@ import { describe, it, type TestContext } from "node:test";
 import WebSocket, { WebSocketServer as WsServer, type ServerOptions as WsServerOptions } from "ws";
 import { connect, HandshakeError, type ClientOptions } from "../../src/index.js";
 import type { WebSocketConnection } from "../../src/transport/connection.js";
-import { Inbox, VALID_CLOSE_CODES, wsClosed } from "../helpers/interop.js";
+import { Inbox, VALID_CLOSE_CODES, controlInbox, wsClosed } from "../helpers/interop.js";
 import { randomBytes, randomText, seeded } from "../helpers/random.js";
 
 interface Setup {
@@ -165,8 +165,8 @@ describe("interop: our client against a ws server", () => {
     const s = await setup(t);
     const client = await s.open();
     const peer = await s.peer(0);
-    const clientPings = new Inbox((l) => client.on("ping", (data) => l(data, true)));
-    const peerPongs = new Inbox((l) => peer.on("pong", (data) => l(data, true)));
+    const clientPings = controlInbox(client, "ping");
+    const peerPongs = controlInbox(peer, "pong");
     const payloads = [Buffer.alloc(0), Buffer.from("are you there?"), Buffer.alloc(125, 0xcc)];
     for (const payload of payloads) peer.ping(payload);
     assert.deepEqual((await peerPongs.waitFor(3)).map((m) => m.data), payloads);
@@ -177,8 +177,8 @@ describe("interop: our client against a ws server", () => {
     const s = await setup(t);
     const client = await s.open();
     const peer = await s.peer(0);
-    const peerPings = new Inbox((l) => peer.on("ping", (data) => l(data, true)));
-    const pongs = new Inbox((l) => client.on("pong", (data) => l(data, true)));
+    const peerPings = controlInbox(peer, "ping");
+    const pongs = controlInbox(client, "pong");
     const payloads = [Buffer.alloc(0), Buffer.from("ping ✓"), Buffer.alloc(125, 0x11)];
     client.ping(payloads[0]);
     client.ping("ping ✓");
@@ -314,7 +314,7 @@ describe("interop: our client against a ws server", () => {
     });
     const client = await s.open();
     const inbox = inboxOf(client);
-    const pings = new Inbox((l) => client.on("ping", (data) => l(data, true)));
+    const pings = controlInbox(client, "ping");
     assert.deepEqual(await inbox.waitFor(2), [
       { data: Buffer.from("welcome"), isBinary: false },
       { data: Buffer.from([1, 2, 3]), isBinary: true },
