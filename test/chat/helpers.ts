@@ -153,6 +153,26 @@ export async function textClient(t: TestContext, url: string, name?: string): Pr
   return client;
 }
 
+/**
+ * Text clients named `names`, joined one after the other to the lobby of `url`: each has read its
+ * welcome and its name's confirmation, and each earlier one the join notice of every later one
+ * (checked), so that what a test reads next is what the test itself causes.
+ */
+export async function namedTextClients<const Names extends readonly string[]>(
+  t: TestContext,
+  url: string,
+  ...names: Names
+): Promise<{ -readonly [K in keyof Names]: Client }> {
+  const clients: Client[] = [];
+  for (const name of names) {
+    const client = await textClient(t, url, name);
+    for (const earlier of clients) await earlier.expect(`${name} joined the chat`);
+    clients.push(client);
+  }
+  // One client per name, in order: the tuple type lets a test destructure them unchecked.
+  return clients as { -readonly [K in keyof Names]: Client };
+}
+
 /** A JSON client that has read welcome, room and history (and set `name`). */
 export async function jsonClient(t: TestContext, url: string, name?: string): Promise<Client> {
   const client = await Client.open(t, url, ["wynd-chat.v1"]);

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { HELP_TEXT, WELCOME_TEXT } from "../../src/chat/index.js";
 import { textProtocol } from "../../src/chat/text-protocol.js";
-import { assertNothingMore, Client, startChat, textClient } from "./helpers.js";
+import { assertNothingMore, Client, namedTextClients, startChat, textClient } from "./helpers.js";
 
 describe("chat: plain-text protocol", () => {
   it("greets with the tutorial's welcome, which lists every command", async (t) => {
@@ -62,9 +62,7 @@ describe("chat: plain-text protocol", () => {
 
   it("announces a leave when a client vanishes without a Close frame", async (t) => {
     const { ws } = await startChat(t);
-    const alice = await textClient(t, ws, "alice");
-    const bob = await textClient(t, ws, "bob");
-    await alice.expect("bob joined the chat");
+    const [alice, bob] = await namedTextClients(t, ws, "alice", "bob");
     bob.ws.terminate(); // destroys the socket: no Close frame
     await alice.expect("bob left the chat");
     await assertNothingMore(alice);
@@ -72,20 +70,16 @@ describe("chat: plain-text protocol", () => {
 
   it("announces a rename as a rename, keeps names unique ignoring case, and checks them", async (t) => {
     const { ws } = await startChat(t);
-    const alice = await textClient(t, ws, "alice");
-    const bob = await textClient(t, ws, "bob");
-    await alice.expect("bob joined the chat");
+    const [alice, bob] = await namedTextClients(t, ws, "alice", "bob");
     bob.send("/name robert");
     await bob.expect("You are now known as robert");
     await alice.expect("bob is now known as robert");
     bob.send("/name ALICE");
     await bob.expect("The name ALICE is already taken");
-    bob.send("/name two words");
-    await bob.expect("Please provide a valid name (1-32 characters, no spaces or control characters)");
-    bob.send(`/name ${"x".repeat(33)}`);
-    await bob.expect("Please provide a valid name (1-32 characters, no spaces or control characters)");
-    bob.send("/name zero\u200bwidth");
-    await bob.expect("Please provide a valid name (1-32 characters, no spaces or control characters)");
+    for (const invalid of ["two words", "x".repeat(33), "zero\u200bwidth"]) {
+      bob.send(`/name ${invalid}`);
+      await bob.expect("Please provide a valid name (1-32 characters, no spaces or control characters)");
+    }
     bob.send(`/name ${"é".repeat(32)}`);
     await bob.expect(`You are now known as ${"é".repeat(32)}`);
     await alice.expect(`robert is now known as ${"é".repeat(32)}`);
@@ -101,11 +95,7 @@ describe("chat: plain-text protocol", () => {
 
   it("delivers /msg to that user only, and names an unknown user", async (t) => {
     const { ws } = await startChat(t);
-    const alice = await textClient(t, ws, "alice");
-    const bob = await textClient(t, ws, "bob");
-    const carol = await textClient(t, ws, "carol");
-    await alice.expect("bob joined the chat", "carol joined the chat");
-    await bob.expect("carol joined the chat");
+    const [alice, bob, carol] = await namedTextClients(t, ws, "alice", "bob", "carol");
     alice.send("/msg BOB  see you at 5 ");
     await alice.expect("[private to bob] see you at 5");
     await bob.expect("[private from alice] see you at 5");
@@ -122,11 +112,7 @@ describe("chat: plain-text protocol", () => {
 
   it("keeps messages and notices in their room, lists rooms with counts, and /leave returns to the lobby", async (t) => {
     const { ws } = await startChat(t);
-    const alice = await textClient(t, ws, "alice");
-    const bob = await textClient(t, ws, "bob");
-    const carol = await textClient(t, ws, "carol");
-    await alice.expect("bob joined the chat", "carol joined the chat");
-    await bob.expect("carol joined the chat");
+    const [alice, bob, carol] = await namedTextClients(t, ws, "alice", "bob", "carol");
     alice.send("/join Dev");
     await alice.expect("You are now in room dev");
     await bob.expect("alice left room lobby");
@@ -171,9 +157,7 @@ describe("chat: plain-text protocol", () => {
 
   it("refuses a message over the length limit with a notice", async (t) => {
     const { ws } = await startChat(t, { maxMessageBytes: 16 });
-    const alice = await textClient(t, ws, "alice");
-    const bob = await textClient(t, ws, "bob");
-    await alice.expect("bob joined the chat");
+    const [alice, bob] = await namedTextClients(t, ws, "alice", "bob");
     alice.send("é".repeat(9)); // 18 bytes
     await alice.expect("Message too long (max 16 bytes)");
     alice.send("/msg bob " + "x".repeat(17));

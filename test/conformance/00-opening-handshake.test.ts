@@ -2,15 +2,13 @@
 // right Sec-WebSocket-Accept, and frames that arrive with the request are not lost; invalid
 // requests are refused with the right HTTP status, a consistent response and a clean TCP close.
 import assert from "node:assert/strict";
-import { after, before } from "node:test";
-import { createEchoServer } from "../../src/cli.js";
+import { useEchoServer } from "../helpers/conformance-server.js";
 import {
   OP,
   assertAccepted,
   closePayload,
   conformanceCase,
   connectRaw,
-  destroyAllClients,
   encodeFrame,
   handshake,
   handshakeRequest,
@@ -20,24 +18,11 @@ import {
   type RequestOptions,
 } from "../helpers/raw-client.js";
 
-let server: ReturnType<typeof createEchoServer>;
-let port: number;
-
-before(async () => {
-  // The close timer is pushed out of reach, so that every TCP close a case waits for must come
-  // from the protocol itself (as Autobahn requires, within its 1 s), never from the timer.
-  server = createEchoServer({ maxMessageBytes: 64 * 1024 * 1024, closeTimeoutMs: 600_000 });
-  port = (await server.listen(0, "127.0.0.1")).port;
-});
-
-after(async () => {
-  destroyAllClients();
-  await server.close();
-});
+const echo = useEchoServer();
 
 /** Sends `request` and expects a refusal with `status`: framed body, Connection: close, FIN. */
 async function expectRefusal(request: string | Buffer, status: number | readonly number[]): Promise<HandshakeResult> {
-  const result = await handshake(port, { request });
+  const result = await handshake(echo.port, { request });
   const statuses = typeof status === "number" ? [status] : status;
   assert.ok(statuses.includes(result.response.status), `expected ${statuses.join(" or ")}, got:\n${result.response.raw}`);
   assert.equal(result.client, undefined);
@@ -55,7 +40,7 @@ const request = (options: RequestOptions = {}) => handshakeRequest({ key: "dGhlI
 
 conformanceCase("H.1 a valid request gets 101 with the right Sec-WebSocket-Accept and no extension or subprotocol", async ({ rng }) => {
   const key = makeKey(rng);
-  const result = await handshake(port, { rng, request: handshakeRequest({ key }) });
+  const result = await handshake(echo.port, { rng, request: handshakeRequest({ key }) });
   assertAccepted(result, key);
   assert.match(result.response.raw, /^HTTP\/1\.1 101 /);
   assert.equal(header(result.response, "sec-websocket-extensions"), undefined);
@@ -64,7 +49,7 @@ conformanceCase("H.1 a valid request gets 101 with the right Sec-WebSocket-Accep
 });
 
 conformanceCase("H.2 the RFC 6455 §1.3 sample key gets the sample accept value", async ({ rng }) => {
-  const result = await handshake(port, { rng, request: request() });
+  const result = await handshake(echo.port, { rng, request: request() });
   assert.equal(header(result.response, "sec-websocket-accept"), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
   await result.client!.close(1000);
 });
@@ -76,7 +61,7 @@ conformanceCase("H.3 frames in the same TCP chunk as the request are echoed in o
     encodeFrame({ opcode: OP.PING, payload: "ping" }, Buffer.of(5, 6, 7, 8)),
     encodeFrame({ opcode: OP.BINARY, payload: Buffer.of(0, 255) }, Buffer.of(9, 9, 9, 9)),
   ];
-  const result = await handshake(port, { rng, request: Buffer.concat([Buffer.from(handshakeRequest({ key })), ...frames]) });
+  const result = await handshake(echo.port, { rng, request: Buffer.concat([Buffer.from(handshakeRequest({ key })), ...frames]) });
   assertAccepted(result, key);
   await result.client.expectFrame({ opcode: OP.TEXT, payload: "first" });
   await result.client.expectFrame({ opcode: OP.PONG, payload: "ping" });
@@ -88,14 +73,14 @@ conformanceCase("H.3 frames in the same TCP chunk as the request are echoed in o
 conformanceCase("H.4 a request and a close frame in one TCP chunk: the close is echoed and TCP ends", async ({ rng }) => {
   const key = makeKey(rng);
   const close = encodeFrame({ opcode: OP.CLOSE, payload: closePayload(1000) }, Buffer.of(1, 2, 3, 4));
-  const result = await handshake(port, { rng, request: Buffer.concat([Buffer.from(handshakeRequest({ key })), close]) });
+  const result = await handshake(echo.port, { rng, request: Buffer.concat([Buffer.from(handshakeRequest({ key })), close]) });
   assertAccepted(result, key);
   await result.client.expectClose(1000);
 });
 
 conformanceCase("H.5 a request sent one byte at a time is accepted", async ({ rng }) => {
   const key = makeKey(rng);
-  const result = await handshake(port, { rng, request: handshakeRequest({ key }), chunkBytes: 1 });
+  const result = await handshake(echo.port, { rng, request: handshakeRequest({ key }), chunkBytes: 1 });
   assertAccepted(result, key);
   result.client.sendFrame({ opcode: OP.TEXT, payload: "hi" });
   await result.client.expectFrame({ opcode: OP.TEXT, payload: "hi" });
@@ -115,14 +100,14 @@ conformanceCase("H.6 header names and the Upgrade/Connection tokens are matched 
     "",
     "",
   ].join("\r\n");
-  const result = await handshake(port, { rng, request: raw });
+  const result = await handshake(echo.port, { rng, request: raw });
   assertAccepted(result, key);
   await result.client.close(1000);
 });
 
 conformanceCase("H.7 an offered permessage-deflate is declined, and RSV1 then fails with 1002", async ({ rng }) => {
   const key = makeKey(rng);
-  const result = await handshake(port, {
+  const result = await handshake(echo.port, {
     rng,
     request: handshakeRequest({ key, headers: { "Sec-WebSocket-Extensions": "permessage-deflate; client_max_window_bits" } }),
   });
@@ -134,20 +119,20 @@ conformanceCase("H.7 an offered permessage-deflate is declined, and RSV1 then fa
 
 conformanceCase("H.8 offered subprotocols are not selected by the echo server", async ({ rng }) => {
   const key = makeKey(rng);
-  const result = await handshake(port, { rng, request: handshakeRequest({ key, headers: { "Sec-WebSocket-Protocol": "chat, superchat" } }) });
+  const result = await handshake(echo.port, { rng, request: handshakeRequest({ key, headers: { "Sec-WebSocket-Protocol": "chat, superchat" } }) });
   assertAccepted(result, key);
   assert.equal(header(result.response, "sec-websocket-protocol"), undefined);
   await result.client.close(1000);
 });
 
 conformanceCase("H.9 an Origin header is accepted", async ({ rng }) => {
-  const result = await handshake(port, { rng, request: request({ headers: { Origin: "http://example.com" } }) });
+  const result = await handshake(echo.port, { rng, request: request({ headers: { Origin: "http://example.com" } }) });
   assert.equal(result.response.status, 101);
   await result.client!.close(1000);
 });
 
 conformanceCase("H.10 connectRaw's own checks pass against the server (status, Upgrade, Connection, accept)", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   await client.close(1000);
 });
 
@@ -233,7 +218,7 @@ conformanceCase("H.30 bytes that are not HTTP are refused with 400", () =>
 conformanceCase("H.31 a frame split between the request's TCP chunk and later chunks is echoed", async ({ rng }) => {
   const key = makeKey(rng);
   const frame = encodeFrame({ opcode: OP.TEXT, payload: "split across the handshake" }, Buffer.of(7, 7, 7, 7));
-  const result = await handshake(port, { rng, request: Buffer.concat([Buffer.from(handshakeRequest({ key })), frame.subarray(0, 3)]) });
+  const result = await handshake(echo.port, { rng, request: Buffer.concat([Buffer.from(handshakeRequest({ key })), frame.subarray(0, 3)]) });
   assertAccepted(result, key);
   await result.client.sendInChunks(frame.subarray(3), 5, 1);
   await result.client.expectFrame({ opcode: OP.TEXT, payload: "split across the handshake" });
@@ -243,7 +228,7 @@ conformanceCase("H.31 a frame split between the request's TCP chunk and later ch
 
 conformanceCase("H.32 an absolute-form request target is accepted", async ({ rng }) => {
   const key = makeKey(rng);
-  const result = await handshake(port, { rng, request: handshakeRequest({ key, path: "ws://127.0.0.1/chat" }) });
+  const result = await handshake(echo.port, { rng, request: handshakeRequest({ key, path: "ws://127.0.0.1/chat" }) });
   assertAccepted(result, key);
   await result.client.close(1000);
 });

@@ -1,32 +1,17 @@
 // Autobahn §1 Framing: text and binary messages of every length-encoding edge (7-bit, 16-bit,
 // 64-bit lengths), sent whole and cut in chunks, echoed byte for byte as one unmasked frame.
-import { after, before } from "node:test";
-import { createEchoServer } from "../../src/cli.js";
+import { useEchoServer } from "../helpers/conformance-server.js";
 import {
   OP,
   conformanceCase,
   connectRaw,
-  destroyAllClients,
   randomBytes,
   randomIntBetween,
   randomUtf8,
   type Rng,
 } from "../helpers/raw-client.js";
 
-let server: ReturnType<typeof createEchoServer>;
-let port: number;
-
-before(async () => {
-  // The close timer is pushed out of reach, so that every TCP close a case waits for must come
-  // from the protocol itself (as Autobahn requires, within its 1 s), never from the timer.
-  server = createEchoServer({ maxMessageBytes: 64 * 1024 * 1024, closeTimeoutMs: 600_000 });
-  port = (await server.listen(0, "127.0.0.1")).port;
-});
-
-after(async () => {
-  destroyAllClients();
-  await server.close();
-});
+const echo = useEchoServer();
 
 const LENGTHS = [0, 125, 126, 127, 128, 65535, 65536] as const;
 
@@ -41,7 +26,7 @@ async function echoCase(
   length: number,
   chunking?: number | ((index: number) => number),
 ): Promise<void> {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   const payload = payloadFor(rng, opcode, length);
   if (chunking === undefined) client.sendFrame({ opcode, payload });
   else await client.sendFrameInChunks({ opcode, payload }, chunking);
@@ -92,7 +77,7 @@ for (const [section, opcode, kind] of [
 }
 
 conformanceCase("1.x.5 twenty messages of mixed types and lengths in one TCP write are echoed in order", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   const messages = Array.from({ length: 20 }, (_, i) => {
     const opcode = i % 2 === 0 ? OP.TEXT : OP.BINARY;
     const length = LENGTHS[i % LENGTHS.length]!;
@@ -105,7 +90,7 @@ conformanceCase("1.x.5 twenty messages of mixed types and lengths in one TCP wri
 });
 
 conformanceCase("1.x.6 a masked frame with an all-zero mask key is echoed", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   const payload = randomUtf8(rng, 300);
   client.sendFrame({ opcode: OP.TEXT, payload, maskKey: new Uint8Array(4) });
   await client.expectFrame({ opcode: OP.TEXT, payload });

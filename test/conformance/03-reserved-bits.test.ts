@@ -1,58 +1,24 @@
 // Autobahn §3 Reserved bits: with no extension negotiated, a frame with any RSV bit set fails
 // the connection with 1002 (RFC 6455 §5.2), after everything valid before it was processed, and
 // nothing after it is (a ping sent after the bad frame is not answered).
-import { setImmediate as yieldToLoop } from "node:timers/promises";
-import { after, before } from "node:test";
-import { createEchoServer } from "../../src/cli.js";
+import { useEchoServer } from "../helpers/conformance-server.js";
 import {
   OP,
   RSV,
   closePayload,
   conformanceCase,
   connectRaw,
-  destroyAllClients,
+  type Chops,
   type FrameSpec,
-  type RawClient,
   type Rng,
 } from "../helpers/raw-client.js";
 
-let server: ReturnType<typeof createEchoServer>;
-let port: number;
-
-before(async () => {
-  // The close timer is pushed out of reach, so that every TCP close a case waits for must come
-  // from the protocol itself (as Autobahn requires, within its 1 s), never from the timer.
-  server = createEchoServer({ maxMessageBytes: 64 * 1024 * 1024, closeTimeoutMs: 600_000 });
-  port = (await server.listen(0, "127.0.0.1")).port;
-});
-
-after(async () => {
-  destroyAllClients();
-  await server.close();
-});
-
-type Chops = "one write" | "frame-wise" | "octet-wise";
-
-/** Sends `frames` in one write, one write per frame, or one byte per write. */
-async function sendAll(client: RawClient, frames: readonly FrameSpec[], chops: Chops): Promise<void> {
-  const encoded = frames.map((f) => client.encode(f));
-  if (chops === "one write") {
-    client.send(Buffer.concat(encoded));
-  } else if (chops === "frame-wise") {
-    for (const bytes of encoded) {
-      client.send(bytes);
-      await yieldToLoop();
-    }
-  } else {
-    await client.sendInChunks(Buffer.concat(encoded), 1);
-  }
-}
+const echo = useEchoServer();
 
 /** A valid text message, then `bad`, then a ping: the text is echoed, then close 1002 only. */
 async function validThenBad(rng: Rng, bad: FrameSpec, chops: Chops): Promise<void> {
-  const client = await connectRaw(port, { rng });
-  await sendAll(
-    client,
+  const client = await connectRaw(echo.port, { rng });
+  await client.sendFrames(
     [{ opcode: OP.TEXT, payload: "Hello, world!" }, bad, { opcode: OP.PING, payload: "not answered" }],
     chops,
   );
@@ -61,7 +27,7 @@ async function validThenBad(rng: Rng, bad: FrameSpec, chops: Chops): Promise<voi
 }
 
 conformanceCase("3.1 small text message with RSV = 1 fails the connection with 1002", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   client.sendFrame({ opcode: OP.TEXT, payload: "Hello, world!", rsv: 1 });
   await client.expectClose(1002);
 });
@@ -79,19 +45,19 @@ conformanceCase("3.4 same as 3.2 with RSV = 4 sent byte by byte: echo, then 1002
 );
 
 conformanceCase("3.5 small binary message with RSV = 5 fails the connection with 1002", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   client.sendFrame({ opcode: OP.BINARY, payload: Buffer.from([0x00, 0xff, 0xfe, 0xfd]), rsv: 5 });
   await client.expectClose(1002);
 });
 
 conformanceCase("3.6 ping with payload and RSV = 6 fails the connection with 1002", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   client.sendFrame({ opcode: OP.PING, payload: "Hello, world!", rsv: 6 });
   await client.expectClose(1002);
 });
 
 conformanceCase("3.7 close frame with RSV = 7 fails the connection with 1002", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   client.sendFrame({ opcode: OP.CLOSE, payload: closePayload(1000), rsv: 7 });
   await client.expectClose(1002);
 });
@@ -117,7 +83,7 @@ for (const [bitName, bit] of Object.entries(RSV)) {
 }
 
 conformanceCase("3.x.19 continuation frame with RSV1 set inside a fragmented message fails with 1002", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   client.sendFrame({ opcode: OP.TEXT, payload: "frag1", fin: false });
   client.sendFrame({ opcode: OP.CONTINUATION, payload: "frag2", rsv: RSV.RSV1 });
   await client.expectClose(1002);

@@ -1,35 +1,21 @@
 // Autobahn §4 Opcodes: reserved non-control (3-7) and control (0xB-0xF) opcodes fail the
 // connection with 1002 (RFC 6455 §5.2: "If an unknown opcode is received, the receiving endpoint
 // MUST _Fail the WebSocket Connection_"), after the valid message before them was echoed.
-import { after, before } from "node:test";
-import { createEchoServer } from "../../src/cli.js";
-import { OP, conformanceCase, connectRaw, destroyAllClients, type Rng } from "../helpers/raw-client.js";
+import { useEchoServer } from "../helpers/conformance-server.js";
+import { OP, conformanceCase, connectRaw, type Rng } from "../helpers/raw-client.js";
 
-let server: ReturnType<typeof createEchoServer>;
-let port: number;
-
-before(async () => {
-  // The close timer is pushed out of reach, so that every TCP close a case waits for must come
-  // from the protocol itself (as Autobahn requires, within its 1 s), never from the timer.
-  server = createEchoServer({ maxMessageBytes: 64 * 1024 * 1024, closeTimeoutMs: 600_000 });
-  port = (await server.listen(0, "127.0.0.1")).port;
-});
-
-after(async () => {
-  destroyAllClients();
-  await server.close();
-});
+const echo = useEchoServer();
 
 /** A frame with a reserved opcode, alone: close 1002 is the only frame back. */
 async function alone(rng: Rng, opcode: number, payload: string): Promise<void> {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   client.sendFrame({ opcode, payload });
   await client.expectClose(1002);
 }
 
 /** A text message, a reserved opcode, a ping: the echo, then close 1002 (no pong). */
 async function afterValid(rng: Rng, opcode: number, payload: string): Promise<void> {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   client.send(
     Buffer.concat([
       client.encode({ opcode: OP.TEXT, payload: "Hello, world!" }),
@@ -60,12 +46,12 @@ RESERVED.forEach((opcode, i) => {
     afterValid(rng, opcode, "x"),
   );
   conformanceCase(`4.x.${i + 11} reserved opcode ${opcode} with FIN clear fails with 1002`, async ({ rng }) => {
-    const client = await connectRaw(port, { rng });
+    const client = await connectRaw(echo.port, { rng });
     client.sendFrame({ opcode, payload: "x", fin: false });
     await client.expectClose(1002);
   });
   conformanceCase(`4.x.${i + 21} reserved opcode ${opcode} between fragments of a message fails with 1002`, async ({ rng }) => {
-    const client = await connectRaw(port, { rng });
+    const client = await connectRaw(echo.port, { rng });
     client.sendFrame({ opcode: OP.TEXT, payload: "frag1", fin: false });
     client.sendFrame({ opcode, payload: "x" });
     client.sendFrame({ opcode: OP.CONTINUATION, payload: "frag2" });

@@ -3,32 +3,17 @@
 // 1007. Fragmented messages fail fast: on the fragment that makes valid UTF-8 impossible, before
 // the rest is sent. (Inside one frame the check happens when the frame is complete: tolerated.)
 import assert from "node:assert/strict";
-import { after, before } from "node:test";
-import { createEchoServer } from "../../src/cli.js";
+import { useEchoServer } from "../helpers/conformance-server.js";
 import {
   OP,
   conformanceCase,
   connectRaw,
-  destroyAllClients,
   type FrameSpec,
   type RawClient,
   type Rng,
 } from "../helpers/raw-client.js";
 
-let server: ReturnType<typeof createEchoServer>;
-let port: number;
-
-before(async () => {
-  // The close timer is pushed out of reach, so that every TCP close a case waits for must come
-  // from the protocol itself (as Autobahn requires, within its 1 s), never from the timer.
-  server = createEchoServer({ maxMessageBytes: 64 * 1024 * 1024, closeTimeoutMs: 600_000 });
-  port = (await server.listen(0, "127.0.0.1")).port;
-});
-
-after(async () => {
-  destroyAllClients();
-  await server.close();
-});
+const echo = useEchoServer();
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ""), "hex");
 const KOSME = hex("ce ba e1 bd b9 cf 83 ce bc ce b5"); // "κόσμε"
@@ -191,13 +176,13 @@ async function sendOneByteFragments(client: RawClient, bytes: Buffer): Promise<"
 // 6.1 Valid UTF-8 with zero payload fragments.
 
 conformanceCase("6.1.1 text message with an empty payload is echoed", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   client.sendFrame({ opcode: OP.TEXT });
   await expectEchoThenClose(client, Buffer.alloc(0));
 });
 
 conformanceCase("6.1.2 text message in 3 empty fragments is echoed as an empty text message", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   client.sendFrame({ opcode: OP.TEXT, fin: false });
   client.sendFrame({ opcode: OP.CONTINUATION, fin: false });
   client.sendFrame({ opcode: OP.CONTINUATION });
@@ -205,7 +190,7 @@ conformanceCase("6.1.2 text message in 3 empty fragments is echoed as an empty t
 });
 
 conformanceCase("6.1.3 text message in 3 fragments, first and last empty, is echoed", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   client.sendFrame({ opcode: OP.TEXT, fin: false });
   client.sendFrame({ opcode: OP.CONTINUATION, payload: "middle frame payload", fin: false });
   client.sendFrame({ opcode: OP.CONTINUATION });
@@ -217,13 +202,13 @@ conformanceCase("6.1.3 text message in 3 fragments, first and last empty, is ech
 const HELLO = Buffer.from("Hello-µ@ßöäüàá-UTF-8!!", "utf8");
 
 conformanceCase("6.2.1 valid UTF-8 text message in one frame is echoed byte for byte", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   client.sendFrame({ opcode: OP.TEXT, payload: HELLO });
   await expectEchoThenClose(client, HELLO);
 });
 
 conformanceCase("6.2.2 valid UTF-8 text message in 2 fragments cut on a code point boundary is echoed", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   const part1 = Buffer.from("Hello-µ@ßöä", "utf8");
   client.sendFrame({ opcode: OP.TEXT, payload: part1, fin: false });
   client.sendFrame({ opcode: OP.CONTINUATION, payload: HELLO.subarray(part1.length) });
@@ -232,7 +217,7 @@ conformanceCase("6.2.2 valid UTF-8 text message in 2 fragments cut on a code poi
 
 for (const [name, text] of [["6.2.3", HELLO], ["6.2.4", KOSME]] as const) {
   conformanceCase(`${name} valid UTF-8 text message in 1-byte fragments (cut inside code points) is echoed`, async ({ rng }) => {
-    const client = await connectRaw(port, { rng });
+    const client = await connectRaw(echo.port, { rng });
     assert.equal(await sendOneByteFragments(client, text), "echoed");
   });
 }
@@ -242,13 +227,13 @@ for (const [name, text] of [["6.2.3", HELLO], ["6.2.4", KOSME]] as const) {
 const INVALID = Buffer.concat([KOSME, hex("eda080"), Buffer.from("edited")]); // fails on byte 13 (0xA0)
 
 conformanceCase("6.3.1 invalid UTF-8 text message in one frame fails with 1007", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   client.sendFrame({ opcode: OP.TEXT, payload: INVALID });
   await client.expectClose(1007);
 });
 
 conformanceCase("6.3.2 invalid UTF-8 text message in 1-byte fragments fails with 1007 on the byte that makes it invalid", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   assert.equal(impossibleAfter(INVALID), 13);
   assert.equal(await sendOneByteFragments(client, INVALID), "failed");
 });
@@ -260,7 +245,7 @@ const PART2 = hex("f4908080"); // 0x110000: invalid on its second byte
 const PART3 = Buffer.from("edited");
 
 conformanceCase("6.4.1 invalid fragment of a 3-fragment message: close 1007 arrives before the 3rd fragment is sent", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   client.sendFrame({ opcode: OP.TEXT, payload: PART1, fin: false });
   client.sendFrame({ opcode: OP.PING, payload: "first fragment accepted" });
   await client.expectFrame({ opcode: OP.PONG, payload: "first fragment accepted" });
@@ -269,7 +254,7 @@ conformanceCase("6.4.1 invalid fragment of a 3-fragment message: close 1007 arri
 });
 
 conformanceCase("6.4.2 2nd fragment ends on the byte that makes the message invalid: close 1007 before the 3rd", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   const payload = Buffer.concat([PART1, PART2, PART3]);
   client.sendFrame({ opcode: OP.TEXT, payload: payload.subarray(0, 12), fin: false });
   client.sendFrame({ opcode: OP.PING, payload: "first fragment accepted" });
@@ -281,7 +266,7 @@ conformanceCase("6.4.2 2nd fragment ends on the byte that makes the message inva
 // Inside a single frame too, the payload is validated as it arrives: the close comes before the
 // rest of the frame is sent (Autobahn's STRICT outcome), however the frame is chopped.
 conformanceCase("6.4.3 invalid UTF-8 in one frame sent in 3 chops: close 1007 arrives before the 3rd chop is sent", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   const frame = client.encode({ opcode: OP.TEXT, payload: Buffer.concat([PART1, PART2, PART3]) });
   const headerBytes = frame.length - PART1.length - PART2.length - PART3.length;
   const upToInvalid = frame.subarray(0, headerBytes + PART1.length + PART2.length);
@@ -290,7 +275,7 @@ conformanceCase("6.4.3 invalid UTF-8 in one frame sent in 3 chops: close 1007 ar
 });
 
 conformanceCase("6.4.4 invalid UTF-8 in one frame sent byte by byte: close 1007 arrives before the rest is sent", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   const frame = client.encode({ opcode: OP.TEXT, payload: Buffer.concat([PART1, PART2, PART3]) });
   const headerBytes = frame.length - PART1.length - PART2.length - PART3.length;
   // f4 90: the second byte of PART2 makes the text impossible.
@@ -311,13 +296,13 @@ for (const { title, cases } of autobahnSequences()) {
     const outcome = valid ? "is echoed byte for byte" : "fails with 1007";
     conformanceCase(`${id} text message in one frame (${label}) ${outcome}`, async ({ rng }) => {
       assert.equal(isValidReference(bytes), valid, "the case table agrees with TextDecoder");
-      const client = await connectRaw(port, { rng });
+      const client = await connectRaw(echo.port, { rng });
       client.sendFrame({ opcode: OP.TEXT, payload: bytes });
       if (valid) await expectEchoThenClose(client, bytes);
       else await client.expectClose(1007);
     });
     conformanceCase(`6.x.${id.slice(2)} the same in 1-byte fragments ${valid ? "is echoed" : "fails with 1007 on the first impossible byte"}`, async ({ rng }) => {
-      const client = await connectRaw(port, { rng });
+      const client = await connectRaw(echo.port, { rng });
       assert.equal(await sendOneByteFragments(client, bytes), valid ? "echoed" : "failed");
     });
   });
@@ -362,14 +347,14 @@ function randomFragments(rng: Rng, bytes: Buffer, max: number): FrameSpec[] {
 }
 
 conformanceCase("6.x.1 every Unicode scalar value in one text message is echoed byte for byte", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   const bytes = allScalarValues();
   client.sendFrame({ opcode: OP.TEXT, payload: bytes });
   await expectEchoThenClose(client, bytes);
 });
 
 conformanceCase("6.x.2 every Unicode scalar value in random fragments (cut inside code points) is echoed", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   const bytes = allScalarValues();
   const frames = randomFragments(rng, bytes, 7000);
   client.send(Buffer.concat(frames.map((f) => client.encode(f))));
@@ -377,7 +362,7 @@ conformanceCase("6.x.2 every Unicode scalar value in random fragments (cut insid
 });
 
 conformanceCase("6.x.3 a surrogate cut across two fragments fails with 1007 on the fragment that completes it", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   client.sendFrame({ opcode: OP.TEXT, payload: Buffer.concat([Buffer.from("ok "), hex("ed")]), fin: false });
   client.sendFrame({ opcode: OP.PING, payload: "still open" });
   await client.expectFrame({ opcode: OP.PONG, payload: "still open" });
@@ -386,7 +371,7 @@ conformanceCase("6.x.3 a surrogate cut across two fragments fails with 1007 on t
 });
 
 conformanceCase("6.x.4 a message ending inside a code point fails with 1007 on its final fragment", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   client.sendFrame({ opcode: OP.TEXT, payload: hex("e282"), fin: false });
   client.sendFrame({ opcode: OP.PING, payload: "still open" });
   await client.expectFrame({ opcode: OP.PONG, payload: "still open" });
@@ -395,7 +380,7 @@ conformanceCase("6.x.4 a message ending inside a code point fails with 1007 on i
 });
 
 conformanceCase("6.x.5 invalid UTF-8 in a binary message is echoed untouched", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   client.sendFrame({ opcode: OP.BINARY, payload: INVALID });
   await client.expectFrame({ opcode: OP.BINARY, payload: INVALID });
   client.sendClose(1000);
@@ -403,7 +388,7 @@ conformanceCase("6.x.5 invalid UTF-8 in a binary message is echoed untouched", a
 });
 
 conformanceCase("6.x.6 a valid text message after a valid fragmented one is validated afresh", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   client.sendFrame({ opcode: OP.TEXT, payload: hex("e282"), fin: false });
   client.sendFrame({ opcode: OP.CONTINUATION, payload: hex("ac") });
   client.sendFrame({ opcode: OP.TEXT, payload: hex("ac") }); // a lone continuation byte: invalid
@@ -423,7 +408,7 @@ conformanceCase("6.x.7 seeded fuzz: text split into random multi-byte fragments 
     if (n % 4 !== 0) bytes[rng() % bytes.length] = corruptions[rng() % corruptions.length]!;
     const frames = randomFragments(rng, bytes, 7);
     const failAt = impossibleAfter(bytes); // 0: valid; else the byte count that makes it fail
-    const client = await connectRaw(port, { rng });
+    const client = await connectRaw(echo.port, { rng });
     let sent = 0;
     let failed = false;
     for (const [i, frame] of frames.entries()) {

@@ -1,13 +1,11 @@
 // Autobahn §9 Limits/Performance: large messages (up to 16 MiB), a 4 MiB message in fragments
 // of 64 bytes to 4 MiB, 1 MiB frames written in small chops, and many small round trips — all
 // echoed byte for byte. No timing is asserted: only correctness under volume.
-import { after, before } from "node:test";
-import { createEchoServer } from "../../src/cli.js";
+import { useEchoServer } from "../helpers/conformance-server.js";
 import {
   OP,
   conformanceCase,
   connectRaw,
-  destroyAllClients,
   randomBytes,
   randomIntBetween,
   randomUtf8,
@@ -15,20 +13,7 @@ import {
   type Rng,
 } from "../helpers/raw-client.js";
 
-let server: ReturnType<typeof createEchoServer>;
-let port: number;
-
-before(async () => {
-  // The close timer is pushed out of reach, so that every TCP close a case waits for must come
-  // from the protocol itself (as Autobahn requires, within its 1 s), never from the timer.
-  server = createEchoServer({ maxMessageBytes: 64 * 1024 * 1024, closeTimeoutMs: 600_000 });
-  port = (await server.listen(0, "127.0.0.1")).port;
-});
-
-after(async () => {
-  destroyAllClients();
-  await server.close();
-});
+const echo = useEchoServer();
 
 const KiB = 1024;
 const MiB = 1024 * 1024;
@@ -61,7 +46,7 @@ const SIZES = [64 * KiB, 256 * KiB, 1 * MiB, 4 * MiB, 8 * MiB, 16 * MiB];
 KINDS.forEach(([kind, opcode], k) => {
   SIZES.forEach((size, i) => {
     conformanceCase(`9.${1 + k}.${i + 1} ${kind} message of ${size / KiB} KiB is echoed byte for byte`, async ({ rng }) => {
-      const client = await connectRaw(port, { rng });
+      const client = await connectRaw(echo.port, { rng });
       const data = payload(rng, opcode, size);
       client.sendFrame({ opcode, payload: data });
       await client.expectFrame({ opcode, payload: data });
@@ -75,7 +60,7 @@ const FRAGMENT_SIZES = [64, 256, 1 * KiB, 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB
 KINDS.forEach(([kind, opcode], k) => {
   FRAGMENT_SIZES.forEach((fragment, i) => {
     conformanceCase(`9.${3 + k}.${i + 1} ${kind} message of 4 MiB in fragments of ${fragment} bytes is echoed whole`, async ({ rng }) => {
-      const client = await connectRaw(port, { rng });
+      const client = await connectRaw(echo.port, { rng });
       const data = payload(rng, opcode, 4 * MiB);
       const frames: Buffer[] = [];
       for (let offset = 0; offset < data.length; offset += fragment) {
@@ -97,7 +82,7 @@ const CHOPS = [64, 128, 256, 512, 1024, 2048];
 KINDS.forEach(([kind, opcode], k) => {
   CHOPS.forEach((chop, i) => {
     conformanceCase(`9.${5 + k}.${i + 1} ${kind} message of 1 MiB written in chops of ${chop} bytes is echoed`, async ({ rng }) => {
-      const client = await connectRaw(port, { rng });
+      const client = await connectRaw(echo.port, { rng });
       const data = payload(rng, opcode, 1 * MiB);
       await client.sendFrameInChunks({ opcode, payload: data }, chop, 0, 16);
       await client.expectFrame({ opcode, payload: data });
@@ -111,7 +96,7 @@ const ROUND_TRIP_SIZES = [0, 16, 64, 256, 1024, 4096];
 KINDS.forEach(([kind, opcode], k) => {
   ROUND_TRIP_SIZES.forEach((size, i) => {
     conformanceCase(`9.${7 + k}.${i + 1} 1000 ${kind} messages of ${size} bytes, one round trip each, are all echoed`, async ({ rng }) => {
-      const client = await connectRaw(port, { rng });
+      const client = await connectRaw(echo.port, { rng });
       const data = payload(rng, opcode, size);
       for (let n = 0; n < 1000; n++) {
         client.sendFrame({ opcode, payload: data });
@@ -126,7 +111,7 @@ KINDS.forEach(([kind, opcode], k) => {
 
 KINDS.forEach(([kind, opcode], k) => {
   conformanceCase(`9.x.${k + 1} ${kind} message of 64 KiB written in seeded random chunks of 1 to 4096 bytes is echoed`, async ({ rng }) => {
-    const client = await connectRaw(port, { rng });
+    const client = await connectRaw(echo.port, { rng });
     const data = payload(rng, opcode, 64 * KiB);
     await client.sendFrameInChunks({ opcode, payload: data }, () => randomIntBetween(rng, 1, 4096));
     await client.expectFrame({ opcode, payload: data });

@@ -2,34 +2,19 @@
 // error, abrupt reset or unfinished frame never disturbs another, and the server keeps serving.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { after, before } from "node:test";
-import { createEchoServer } from "../../src/cli.js";
+import { useEchoServer } from "../helpers/conformance-server.js";
 import {
   OP,
   conformanceCase,
   connectRaw,
-  destroyAllClients,
   randomBytes,
   randomUtf8,
 } from "../helpers/raw-client.js";
 
-let server: ReturnType<typeof createEchoServer>;
-let port: number;
-
-before(async () => {
-  // The close timer is pushed out of reach, so that every TCP close a case waits for must come
-  // from the protocol itself (as Autobahn requires, within its 1 s), never from the timer.
-  server = createEchoServer({ maxMessageBytes: 64 * 1024 * 1024, closeTimeoutMs: 600_000 });
-  port = (await server.listen(0, "127.0.0.1")).port;
-});
-
-after(async () => {
-  destroyAllClients();
-  await server.close();
-});
+const echo = useEchoServer();
 
 conformanceCase("10.1.1 text message of 65536 bytes in fragments of 1300 bytes is echoed whole", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   const data = randomUtf8(rng, 65536);
   const frames: Buffer[] = [];
   for (let offset = 0; offset < data.length; offset += 1300) {
@@ -45,7 +30,7 @@ conformanceCase("10.1.1 text message of 65536 bytes in fragments of 1300 bytes i
 // Extra cases (not in Autobahn).
 
 conformanceCase("10.x.1 ten connections sending interleaved messages each get exactly their own echoes", async ({ rng }) => {
-  const clients = await Promise.all(Array.from({ length: 10 }, () => connectRaw(port, { rng })));
+  const clients = await Promise.all(Array.from({ length: 10 }, () => connectRaw(echo.port, { rng })));
   const sent = clients.map(() => [] as Buffer[]);
   for (let round = 0; round < 5; round++) {
     clients.forEach((client, i) => {
@@ -64,8 +49,8 @@ conformanceCase("10.x.1 ten connections sending interleaved messages each get ex
 });
 
 conformanceCase("10.x.2 a protocol error on one connection leaves another open connection working", async ({ rng }) => {
-  const good = await connectRaw(port, { rng });
-  const bad = await connectRaw(port, { rng });
+  const good = await connectRaw(echo.port, { rng });
+  const bad = await connectRaw(echo.port, { rng });
   bad.sendFrame({ opcode: 3 });
   await bad.expectClose(1002);
   good.sendFrame({ opcode: OP.TEXT, payload: "still here" });
@@ -75,12 +60,12 @@ conformanceCase("10.x.2 a protocol error on one connection leaves another open c
 });
 
 conformanceCase("10.x.3 a client reset in the middle of a frame does not disturb the server", async ({ rng }) => {
-  const aborted = await connectRaw(port, { rng });
+  const aborted = await connectRaw(echo.port, { rng });
   const frame = aborted.encode({ opcode: OP.BINARY, payload: randomBytes(rng, 100_000) });
   aborted.send(frame.subarray(0, 50_000));
   aborted.socket.resetAndDestroy();
   await aborted.closed();
-  const next = await connectRaw(port, { rng });
+  const next = await connectRaw(echo.port, { rng });
   next.sendFrame({ opcode: OP.TEXT, payload: "after a reset" });
   await next.expectFrame({ opcode: OP.TEXT, payload: "after a reset" });
   next.sendClose(1000);
@@ -88,7 +73,7 @@ conformanceCase("10.x.3 a client reset in the middle of a frame does not disturb
 });
 
 conformanceCase("10.x.4 a client that half-closes TCP without a close frame gets its TCP connection closed", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   client.sendFrame({ opcode: OP.TEXT, payload: "last words" });
   client.socket.end();
   // The message sent before the FIN may or may not be echoed (the server may stop writing once
@@ -99,7 +84,7 @@ conformanceCase("10.x.4 a client that half-closes TCP without a close frame gets
 });
 
 conformanceCase("10.x.5 server frames use the minimal length encoding at every boundary", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   for (const length of [0, 1, 125, 126, 127, 65535, 65536, 65537]) {
     const data = randomBytes(rng, length);
     client.sendFrame({ opcode: OP.BINARY, payload: data });
@@ -111,7 +96,7 @@ conformanceCase("10.x.5 server frames use the minimal length encoding at every b
 });
 
 conformanceCase("10.x.6 a masked frame header split at every byte across 14 writes is echoed", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   const data = randomBytes(rng, 70_000); // 64-bit length: 2 + 8 + 4 header bytes
   await client.sendFrameInChunks({ opcode: OP.BINARY, payload: data }, (i) => (i < 14 ? 1 : 70_000), 1);
   await client.expectFrame({ opcode: OP.BINARY, payload: data });

@@ -5,9 +5,8 @@
 // agreed server_max_window_bits — so a server using a larger window fails the case — and, when
 // server_no_context_takeover was agreed, checks that every reply inflates on its own.
 import assert from "node:assert/strict";
-import { after, before } from "node:test";
 import { constants, createInflateRaw, type InflateRaw } from "node:zlib";
-import { createEchoServer } from "../../src/cli.js";
+import { useEchoServer } from "../helpers/conformance-server.js";
 import { compressMessage, deflateBomb, inflateMessage, TRAILER } from "../helpers/deflate-testing.js";
 import {
   OP,
@@ -15,7 +14,6 @@ import {
   closePayload,
   conformanceCase,
   connectRaw,
-  destroyAllClients,
   handshake,
   handshakeRequest,
   header,
@@ -25,24 +23,9 @@ import {
   type Rng,
 } from "../helpers/raw-client.js";
 
-let server: ReturnType<typeof createEchoServer>;
-let port: number;
-let limited: ReturnType<typeof createEchoServer>;
-let limitedPort: number;
 const LIMIT = 1024 * 1024;
-
-before(async () => {
-  server = createEchoServer({ perMessageDeflate: true, maxMessageBytes: 64 * 1024 * 1024, closeTimeoutMs: 600_000 });
-  port = (await server.listen(0, "127.0.0.1")).port;
-  limited = createEchoServer({ perMessageDeflate: true, maxMessageBytes: LIMIT, closeTimeoutMs: 600_000 });
-  limitedPort = (await limited.listen(0, "127.0.0.1")).port;
-});
-
-after(async () => {
-  destroyAllClients();
-  await server.close();
-  await limited.close();
-});
+const server = useEchoServer({ perMessageDeflate: true });
+const limited = useEchoServer({ perMessageDeflate: true, maxMessageBytes: LIMIT });
 
 /** The agreed parameters, read from the response header by the test's own plain parsing. */
 interface Agreed {
@@ -95,7 +78,7 @@ class ReplyInflater {
   }
 }
 
-async function open(rng: Rng, offer: string, target = port): Promise<{ client: RawClient; agreed: Agreed; response: string }> {
+async function open(rng: Rng, offer: string, target = server.port): Promise<{ client: RawClient; agreed: Agreed; response: string }> {
   const client = await connectRaw(target, { rng, requestOptions: { headers: { "Sec-WebSocket-Extensions": offer } } });
   const response = header(client.response, "sec-websocket-extensions");
   return { client, agreed: agreedFrom(response), response: response! };
@@ -267,7 +250,7 @@ conformanceCase("12.x.7 data that does not inflate fails with 1007", async ({ rn
 });
 
 conformanceCase("12.x.8 a decompression bomb (1.6 MB inflating to 258 MB) fails with 1009 under a 1 MiB limit", async ({ rng }) => {
-  const { client } = await open(rng, "permessage-deflate", limitedPort);
+  const { client } = await open(rng, "permessage-deflate", limited.port);
   // Under the wire limit: the 1 MiB applies to the inflated size.
   const bomb = deflateBomb(600_000); // 975 KB inflating to 155 MB
   client.sendFrame({ opcode: OP.BINARY, rsv: RSV.RSV1, payload: bomb });
@@ -275,7 +258,7 @@ conformanceCase("12.x.8 a decompression bomb (1.6 MB inflating to 258 MB) fails 
 });
 
 conformanceCase("12.x.9 a message inflating to exactly the limit is echoed; one byte more fails with 1009", async ({ rng }) => {
-  const { client } = await open(rng, "permessage-deflate", limitedPort);
+  const { client } = await open(rng, "permessage-deflate", limited.port);
   client.sendFrame({ opcode: OP.BINARY, rsv: RSV.RSV1, payload: compressMessage(Buffer.alloc(LIMIT, 1)) });
   const echo = await client.readFrame();
   assert.equal(echo.rsv, RSV.RSV1);
@@ -305,7 +288,7 @@ conformanceCase("12.x.10 compressed messages then a Close frame in one write: ev
 
 conformanceCase("12.x.11 a malformed Sec-WebSocket-Extensions header is refused with 400", async ({ rng }) => {
   for (const value of ["permessage-deflate;", 'permessage-deflate; a="b', "permessage-deflate; x=,"]) {
-    const result = await handshake(port, {
+    const result = await handshake(server.port, {
       rng,
       request: handshakeRequest({ key: makeKey(rng), headers: { "Sec-WebSocket-Extensions": value } }),
     });
@@ -320,7 +303,7 @@ conformanceCase("12.x.12 offers with unknown, repeated or invalid parameters are
     "permessage-deflate; server_max_window_bits=16",
     "permessage-deflate; client_no_context_takeover=1",
   ]) {
-    const client = await connectRaw(port, { rng, requestOptions: { headers: { "Sec-WebSocket-Extensions": offer } } });
+    const client = await connectRaw(server.port, { rng, requestOptions: { headers: { "Sec-WebSocket-Extensions": offer } } });
     assert.equal(header(client.response, "sec-websocket-extensions"), undefined, offer);
     // RSV1 is then undefined: 1002.
     client.sendFrame({ opcode: OP.TEXT, rsv: RSV.RSV1, payload: compressMessage("x") });

@@ -2,13 +2,11 @@
 // header alone, before any payload is buffered (1009, RFC 6455 §7.4.1 "a message that is too big
 // for it to process"); unmasked client frames (§5.1) and 64-bit lengths with the top bit set
 // (§5.2) fail with 1002. Against the 64 MiB echo server and a second one with small limits.
-import { after, before } from "node:test";
-import { createEchoServer } from "../../src/cli.js";
+import { useEchoServer } from "../helpers/conformance-server.js";
 import {
   OP,
   conformanceCase,
   connectRaw,
-  destroyAllClients,
   encodeFrame,
   randomBytes,
   type FrameSpec,
@@ -17,28 +15,8 @@ import {
 const SMALL_MESSAGE_BYTES = 1024;
 const SMALL_FRAGMENTS = 16;
 
-let server: ReturnType<typeof createEchoServer>;
-let small: ReturnType<typeof createEchoServer>;
-let port: number;
-let smallPort: number;
-
-before(async () => {
-  // The close timer is pushed out of reach, so that every TCP close a case waits for must come
-  // from the protocol itself (as Autobahn requires, within its 1 s), never from the timer.
-  server = createEchoServer({ maxMessageBytes: 64 * 1024 * 1024, closeTimeoutMs: 600_000 });
-  port = (await server.listen(0, "127.0.0.1")).port;
-  small = createEchoServer({
-    maxMessageBytes: SMALL_MESSAGE_BYTES,
-    maxFragmentsPerMessage: SMALL_FRAGMENTS,
-    closeTimeoutMs: 600_000,
-  });
-  smallPort = (await small.listen(0, "127.0.0.1")).port;
-});
-
-after(async () => {
-  destroyAllClients();
-  await Promise.all([server.close(), small.close()]);
-});
+const echo = useEchoServer();
+const small = useEchoServer({ maxMessageBytes: SMALL_MESSAGE_BYTES, maxFragmentsPerMessage: SMALL_FRAGMENTS });
 
 /** The header (with mask key) of `spec`, without its payload. */
 function headerOnly(spec: FrameSpec & { declaredLength: number | bigint }): Buffer {
@@ -46,7 +24,7 @@ function headerOnly(spec: FrameSpec & { declaredLength: number | bigint }): Buff
 }
 
 conformanceCase("L.1 a binary frame of exactly maxMessageBytes is echoed", async ({ rng }) => {
-  const client = await connectRaw(smallPort, { rng });
+  const client = await connectRaw(small.port, { rng });
   const data = randomBytes(rng, SMALL_MESSAGE_BYTES);
   client.sendFrame({ opcode: OP.BINARY, payload: data });
   await client.expectFrame({ opcode: OP.BINARY, payload: data });
@@ -55,25 +33,25 @@ conformanceCase("L.1 a binary frame of exactly maxMessageBytes is echoed", async
 });
 
 conformanceCase("L.2 a frame header announcing maxMessageBytes + 1 fails with 1009 before any payload is sent", async ({ rng }) => {
-  const client = await connectRaw(smallPort, { rng });
+  const client = await connectRaw(small.port, { rng });
   client.send(headerOnly({ opcode: OP.BINARY, declaredLength: SMALL_MESSAGE_BYTES + 1 }));
   await client.expectClose(1009);
 });
 
 conformanceCase("L.3 a text frame header announcing 2^53 bytes fails with 1009 from the header alone", async ({ rng }) => {
-  const client = await connectRaw(smallPort, { rng });
+  const client = await connectRaw(small.port, { rng });
   client.send(headerOnly({ opcode: OP.TEXT, declaredLength: 2n ** 53n }));
   await client.expectClose(1009);
 });
 
 conformanceCase("L.4 the 64 MiB server also fails a 64 MiB + 1 header with 1009 from the header alone", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   client.send(headerOnly({ opcode: OP.BINARY, declaredLength: 64 * 1024 * 1024 + 1 }));
   await client.expectClose(1009);
 });
 
 conformanceCase("L.5 fragments summing to exactly maxMessageBytes are echoed whole", async ({ rng }) => {
-  const client = await connectRaw(smallPort, { rng });
+  const client = await connectRaw(small.port, { rng });
   const data = randomBytes(rng, SMALL_MESSAGE_BYTES);
   client.sendFrame({ opcode: OP.BINARY, payload: data.subarray(0, 1000), fin: false });
   client.sendFrame({ opcode: OP.CONTINUATION, payload: data.subarray(1000) });
@@ -83,14 +61,14 @@ conformanceCase("L.5 fragments summing to exactly maxMessageBytes are echoed who
 });
 
 conformanceCase("L.6 a continuation header taking the message over maxMessageBytes fails with 1009 before its payload", async ({ rng }) => {
-  const client = await connectRaw(smallPort, { rng });
+  const client = await connectRaw(small.port, { rng });
   client.sendFrame({ opcode: OP.TEXT, payload: "a".repeat(1000), fin: false });
   client.send(headerOnly({ opcode: OP.CONTINUATION, declaredLength: SMALL_MESSAGE_BYTES - 1000 + 1 }));
   await client.expectClose(1009);
 });
 
 conformanceCase("L.7 a message of exactly maxFragmentsPerMessage fragments is echoed", async ({ rng }) => {
-  const client = await connectRaw(smallPort, { rng });
+  const client = await connectRaw(small.port, { rng });
   const frames = Array.from({ length: SMALL_FRAGMENTS }, (_, i) =>
     client.encode({ opcode: i === 0 ? OP.TEXT : OP.CONTINUATION, payload: String(i % 10), fin: i === SMALL_FRAGMENTS - 1 }),
   );
@@ -101,7 +79,7 @@ conformanceCase("L.7 a message of exactly maxFragmentsPerMessage fragments is ec
 });
 
 conformanceCase("L.8 one fragment more than maxFragmentsPerMessage fails with 1009", async ({ rng }) => {
-  const client = await connectRaw(smallPort, { rng });
+  const client = await connectRaw(small.port, { rng });
   const frames = Array.from({ length: SMALL_FRAGMENTS + 1 }, (_, i) =>
     client.encode({ opcode: i === 0 ? OP.TEXT : OP.CONTINUATION, payload: "x", fin: i === SMALL_FRAGMENTS }),
   );
@@ -110,7 +88,7 @@ conformanceCase("L.8 one fragment more than maxFragmentsPerMessage fails with 10
 });
 
 conformanceCase("L.9 control frames are not counted against maxMessageBytes: a 125-byte ping mid-message is answered", async ({ rng }) => {
-  const client = await connectRaw(smallPort, { rng });
+  const client = await connectRaw(small.port, { rng });
   const data = randomBytes(rng, SMALL_MESSAGE_BYTES);
   const ping = randomBytes(rng, 125);
   client.sendFrame({ opcode: OP.BINARY, payload: data.subarray(0, 1000), fin: false });
@@ -123,7 +101,7 @@ conformanceCase("L.9 control frames are not counted against maxMessageBytes: a 1
 });
 
 conformanceCase("L.10 an unmasked text frame after a valid one: echo, then 1002", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   client.sendFrame({ opcode: OP.TEXT, payload: "masked" });
   client.sendFrame({ opcode: OP.TEXT, payload: "unmasked", mask: false });
   await client.expectFrame({ opcode: OP.TEXT, payload: "masked" });
@@ -137,26 +115,26 @@ for (const [name, kind, spec] of [
   ["L.14", "empty binary", { opcode: OP.BINARY, payload: Buffer.alloc(0) }],
 ] as const) {
   conformanceCase(`${name} an unmasked ${kind} frame fails with 1002`, async ({ rng }) => {
-    const client = await connectRaw(port, { rng });
+    const client = await connectRaw(echo.port, { rng });
     client.sendFrame({ ...spec, mask: false });
     await client.expectClose(1002);
   });
 }
 
 conformanceCase("L.15 a 64-bit length with the most significant bit set fails with 1002 from the header alone", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   client.send(headerOnly({ opcode: OP.BINARY, declaredLength: 2n ** 63n + 5n }));
   await client.expectClose(1002);
 });
 
 conformanceCase("L.16 a 64-bit length of 2^64 - 1 fails with 1002 from the header alone", async ({ rng }) => {
-  const client = await connectRaw(smallPort, { rng });
+  const client = await connectRaw(small.port, { rng });
   client.send(headerOnly({ opcode: OP.TEXT, declaredLength: 2n ** 64n - 1n }));
   await client.expectClose(1002);
 });
 
 conformanceCase("L.17 a non-minimal 64-bit length for a small payload is accepted (the minimal-length rule binds senders)", async ({ rng }) => {
-  const client = await connectRaw(port, { rng });
+  const client = await connectRaw(echo.port, { rng });
   client.sendFrame({ opcode: OP.TEXT, payload: "tiny", declaredLength: 4n });
   await client.expectFrame({ opcode: OP.TEXT, payload: "tiny" });
   client.sendClose(1000);

@@ -117,6 +117,31 @@ class Client {
   }
 }
 
+/** Opens a client, checks it is greeted with `welcome`, and has it take the name `name`. */
+async function joinAs(port: number, welcome: string, name: string): Promise<Client> {
+  const client = await Client.open(port);
+  assert.equal(await client.next(), welcome);
+  assert.equal(await client.ask(`/name ${name}`), `You are now known as ${name}`);
+  return client;
+}
+
+/**
+ * Ends a scenario: once the program has printed `transcript` (after its listening line), stops
+ * it with SIGTERM and checks that it printed exactly that, nothing on stderr, and that no client
+ * was sent anything the scenario did not read.
+ */
+async function expectTranscript(server: Program, transcript: readonly string[], clients: readonly Client[]): Promise<void> {
+  await server.printed(transcript.length + 1);
+  server.kill("SIGTERM");
+  await server.exited;
+  assert.deepEqual(server.stdout.all.slice(1), transcript);
+  assert.deepEqual(server.stderr.all, []);
+  assert.deepEqual(
+    clients.map((client) => client.unread),
+    clients.map(() => []),
+  );
+}
+
 const HELP = [
   "Available commands:",
   "- /name <name> - Set your display name",
@@ -124,6 +149,9 @@ const HELP = [
   "- /help - Show this help message",
   "- /quit - Disconnect from the server",
 ].join("\n");
+
+/** The greeting of the step 5 and 6 programs. */
+const CHAT_WELCOME = `Welcome to the chat! ${HELP}`;
 
 test("docs/tutorial.md shows every tutorial program verbatim, and every program has a test", () => {
   const page = readFileSync(join(root, "docs", "tutorial.md"), "utf8");
@@ -151,18 +179,17 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
     assert.equal(await client.ask("héllo wörld"), "Echo: héllo wörld");
     client.ws.close(1000, "bye");
     await client.ws.closed();
-    await server.printed(6);
-    server.kill("SIGTERM");
-    await server.exited;
-    assert.deepEqual(server.stdout.all.slice(1), [
-      "New connection established: 1",
-      "Connection 1 is now open",
-      "Echoing: hello",
-      "Echoing: héllo wörld",
-      "Connection closed: code=1000, reason=bye",
-    ]);
-    assert.deepEqual(server.stderr.all, []);
-    assert.deepEqual(client.unread, []);
+    await expectTranscript(
+      server,
+      [
+        "New connection established: 1",
+        "Connection 1 is now open",
+        "Echoing: hello",
+        "Echoing: héllo wörld",
+        "Connection closed: code=1000, reason=bye",
+      ],
+      [client],
+    );
   },
 
   "step-3-broadcast.ts": async () => {
@@ -183,20 +210,19 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
     await server.printed(7);
     b.ws.close(1000, "done");
     await b.ws.closed();
-    await server.printed(8);
-    server.kill("SIGTERM");
-    await server.exited;
-    assert.deepEqual(server.stdout.all.slice(1), [
-      "Client 1 joined",
-      "Client 2 joined",
-      "Client 1 says: hi all",
-      "Client 2 says: hey",
-      "Client 1 disconnected: code=1006, reason=",
-      "Client 2 says: anyone?",
-      "Client 2 disconnected: code=1000, reason=done",
-    ]);
-    assert.deepEqual(server.stderr.all, []);
-    assert.deepEqual([a.unread, b.unread], [[], []]);
+    await expectTranscript(
+      server,
+      [
+        "Client 1 joined",
+        "Client 2 joined",
+        "Client 1 says: hi all",
+        "Client 2 says: hey",
+        "Client 1 disconnected: code=1006, reason=",
+        "Client 2 says: anyone?",
+        "Client 2 disconnected: code=1000, reason=done",
+      ],
+      [a, b],
+    );
   },
 
   "step-4-names.ts": async () => {
@@ -225,34 +251,31 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
     assert.equal(await alice.next(), "Robert left the chat");
     alice.ws.close();
     await alice.ws.closed();
-    await server.printed(10);
-    server.kill("SIGTERM");
-    await server.exited;
-    assert.deepEqual(server.stdout.all.slice(1), [
-      "Client 1 connected",
-      "Client 1 is now known as Alice",
-      "Client 2 connected",
-      "Client 2 is now known as Bob",
-      "Alice: hi Bob",
-      "Client 2 is now known as Robert",
-      "Client 3 connected",
-      "Robert left the chat",
-      "Alice left the chat",
-    ]);
-    assert.deepEqual(server.stderr.all, []);
-    assert.deepEqual([alice.unread, bob.unread, anonymous.unread], [[], [], []]);
+    await expectTranscript(
+      server,
+      [
+        "Client 1 connected",
+        "Client 1 is now known as Alice",
+        "Client 2 connected",
+        "Client 2 is now known as Bob",
+        "Alice: hi Bob",
+        "Client 2 is now known as Robert",
+        "Client 3 connected",
+        "Robert left the chat",
+        "Alice left the chat",
+      ],
+      [alice, bob, anonymous],
+    );
   },
 
   "step-5-commands.ts": async () => {
     const server = new Program("step-5-commands.ts");
     const port = await server.port(/^Advanced chat server listening on ws:\/\/localhost:(\d+)$/);
     const alice = await Client.open(port);
-    assert.equal(await alice.next(), `Welcome to the chat! ${HELP}`);
+    assert.equal(await alice.next(), CHAT_WELCOME);
     assert.equal(await alice.ask("/name"), "Usage: /name <your_name>");
     assert.equal(await alice.ask("/name Alice"), "You are now known as Alice");
-    const bob = await Client.open(port);
-    assert.equal(await bob.next(), `Welcome to the chat! ${HELP}`);
-    assert.equal(await bob.ask("/name Bob"), "You are now known as Bob");
+    const bob = await joinAs(port, CHAT_WELCOME, "Bob");
     assert.equal(await alice.next(), "Bob joined the chat");
     assert.equal(await alice.ask("/users"), "Online users: Alice, Bob");
     assert.equal(await alice.ask("/help"), HELP);
@@ -266,31 +289,26 @@ const SCENARIOS: Record<string, () => Promise<void>> = {
     assert.equal(await alice.ask("/users"), "Online users: Alice", "a user who left is removed");
     alice.ws.close();
     await alice.ws.closed();
-    await server.printed(8);
-    server.kill("SIGTERM");
-    await server.exited;
-    assert.deepEqual(server.stdout.all.slice(1), [
-      "Client 1 connected",
-      "Client 1 is now known as Alice",
-      "Client 2 connected",
-      "Client 2 is now known as Bob",
-      "Bob: bye all",
-      "Bob left the chat",
-      "Alice left the chat",
-    ]);
-    assert.deepEqual(server.stderr.all, []);
-    assert.deepEqual([alice.unread, bob.unread], [[], []]);
+    await expectTranscript(
+      server,
+      [
+        "Client 1 connected",
+        "Client 1 is now known as Alice",
+        "Client 2 connected",
+        "Client 2 is now known as Bob",
+        "Bob: bye all",
+        "Bob left the chat",
+        "Alice left the chat",
+      ],
+      [alice, bob],
+    );
   },
 
   "step-6-errors.ts": async () => {
     const server = new Program("step-6-errors.ts");
     const port = await server.port(/^Advanced chat server listening on ws:\/\/localhost:(\d+)$/);
-    const alice = await Client.open(port);
-    assert.equal(await alice.next(), `Welcome to the chat! ${HELP}`);
-    assert.equal(await alice.ask("/name Alice"), "You are now known as Alice");
-    const bob = await Client.open(port);
-    assert.equal(await bob.next(), `Welcome to the chat! ${HELP}`);
-    assert.equal(await bob.ask("/name Bob"), "You are now known as Bob");
+    const alice = await joinAs(port, CHAT_WELCOME, "Alice");
+    const bob = await joinAs(port, CHAT_WELCOME, "Bob");
     assert.equal(await alice.next(), "Bob joined the chat");
     alice.ws.sendText("hello");
     assert.equal(await bob.next(), "Alice: hello");

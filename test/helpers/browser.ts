@@ -10,8 +10,8 @@
  */
 
 import { existsSync } from "node:fs";
-import type { TestContext } from "node:test";
-import { chromium, type Browser } from "playwright-core";
+import { after, before, type TestContext } from "node:test";
+import { chromium, type Browser, type Page } from "playwright-core";
 
 /** Where Debian's `chromium` package puts the browser; `CHROMIUM_PATH` overrides it. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -44,4 +44,31 @@ export async function launchChromium(t: TestContext): Promise<Browser | undefine
     return undefined;
   }
   return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+}
+
+/** The page {@link useChromiumPage} opened: undefined before its hook ran or without a browser. */
+export interface SharedPage {
+  readonly page: Page | undefined;
+}
+
+/**
+ * Declares, in the current `describe`, one headless Chromium and one page for all its tests:
+ * launched in a `before` hook (skipped as {@link launchChromium} says) and closed in `after`.
+ * A test reads `.page` and skips itself when it is undefined.
+ */
+export function useChromiumPage(): SharedPage {
+  let browser: Browser | undefined;
+  let page: Page | undefined;
+  before(async (t) => {
+    browser = await launchChromium(t as never);
+    if (browser !== undefined) page = await browser.newPage();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+  return {
+    get page() {
+      return page;
+    },
+  };
 }

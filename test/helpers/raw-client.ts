@@ -15,9 +15,10 @@
  */
 
 import assert from "node:assert/strict";
-import { createHash, randomInt } from "node:crypto";
+import { createHash } from "node:crypto";
 import { connect, type Socket } from "node:net";
 import { test } from "node:test";
+import { createRng, pickSeed, randomBytes, type Rng } from "./random.js";
 
 /** RFC 6455 §1.3: the GUID of the Sec-WebSocket-Accept computation. */
 const HANDSHAKE_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -44,75 +45,15 @@ export const DEFAULT_TIMEOUT_MS = 20_000;
 // ---------------------------------------------------------------------------------------------
 // Seeded randomness
 
-/** A seeded pseudo-random generator: each call returns a uint32. */
-export type Rng = () => number;
-
-/** mulberry32: tiny, fast, good enough for test inputs, and reproducible from its seed. */
-export function createRng(seed: number): Rng {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
-/** An integer in [min, max], both included. */
-export function randomIntBetween(rng: Rng, min: number, max: number): number {
-  return min + (rng() % (max - min + 1));
-}
-
-/** `length` seeded random bytes. */
-export function randomBytes(rng: Rng, length: number): Buffer {
-  const out = Buffer.allocUnsafe(length);
-  let i = 0;
-  for (; i + 4 <= length; i += 4) out.writeUInt32LE(rng(), i);
-  for (; i < length; i++) out[i] = rng() & 0xff;
-  return out;
-}
-
-/**
- * Exactly `byteLength` bytes of valid UTF-8 mixing 1-, 2-, 3- and 4-byte sequences (never a
- * surrogate), encoded here by hand rather than by `Buffer.from(string)`.
- */
-export function randomUtf8(rng: Rng, byteLength: number): Buffer {
-  const out = Buffer.allocUnsafe(byteLength);
-  let i = 0;
-  while (i < byteLength) {
-    const left = byteLength - i;
-    const size = Math.min(left, 1 + (rng() % 4));
-    const r = rng();
-    if (size === 1) {
-      out[i++] = 0x20 + (r % 0x5f);
-    } else if (size === 2) {
-      const cp = 0x80 + (r % 0x780); // U+0080..U+07FF
-      out[i++] = 0xc0 | (cp >> 6);
-      out[i++] = 0x80 | (cp & 0x3f);
-    } else if (size === 3) {
-      let cp = 0x800 + (r % 0xf800); // U+0800..U+FFFF
-      if (cp >= 0xd800 && cp <= 0xdfff) cp -= 0x800; // skip the surrogates
-      out[i++] = 0xe0 | (cp >> 12);
-      out[i++] = 0x80 | ((cp >> 6) & 0x3f);
-      out[i++] = 0x80 | (cp & 0x3f);
-    } else {
-      const cp = 0x10000 + (r % 0x100000); // U+10000..U+10FFFF
-      out[i++] = 0xf0 | (cp >> 18);
-      out[i++] = 0x80 | ((cp >> 12) & 0x3f);
-      out[i++] = 0x80 | ((cp >> 6) & 0x3f);
-      out[i++] = 0x80 | (cp & 0x3f);
-    }
-  }
-  return out;
-}
+// The generator and the inputs live in ./random.ts (shared with the other randomized tests);
+// they are re-exported here so that a conformance file needs one import.
+export { createRng, randomBytes, randomIntBetween, randomUtf8, type Rng } from "./random.js";
 
 /**
  * The suite seed: `WYND_SEED` when set (to replay a failure), else a fresh random one. It is
  * printed in the message of any failing case.
  */
-export const SUITE_SEED: number =
-  process.env["WYND_SEED"] !== undefined ? Number(process.env["WYND_SEED"]) >>> 0 : randomInt(2 ** 31);
+export const SUITE_SEED: number = pickSeed();
 
 /** A seed for one case: the suite seed mixed with the case name (FNV-1a). */
 function caseSeed(name: string): number {
@@ -606,6 +547,15 @@ async function writeInChunks(
 /** How to cut bytes: a fixed chunk size, or a size per chunk index. */
 export type Chunking = number | ((index: number) => number);
 
+/**
+ * How {@link RawClient.sendFrames} writes a sequence of frames, the three ways Autobahn sends
+ * them: all in one write, one write per frame, or one byte per write.
+ */
+export type Chops = "one write" | "frame-wise" | "octet-wise";
+
+/** Every {@link Chops}, for cases that run once per way of writing. */
+export const CHOPS: readonly Chops[] = ["one write", "frame-wise", "octet-wise"];
+
 function pause(delayMs: number): Promise<void> {
   return new Promise((resolve) => (delayMs > 0 ? setTimeout(resolve, delayMs) : setImmediate(resolve)));
 }
@@ -743,6 +693,24 @@ export class RawClient {
   /** Encodes one frame and writes it in chunks (see {@link RawClient.sendInChunks}). */
   sendFrameInChunks(spec: FrameSpec, chunking: Chunking, delayMs = 0, yieldEvery = 1): Promise<void> {
     return this.sendInChunks(this.encode(spec), chunking, delayMs, yieldEvery);
+  }
+
+  /**
+   * Encodes `frames` and writes them as `chops` says, yielding to the event loop between the
+   * writes of "frame-wise" so that each frame reaches the server on its own.
+   */
+  async sendFrames(frames: readonly FrameSpec[], chops: Chops): Promise<void> {
+    const encoded = frames.map((f) => this.encode(f));
+    if (chops === "one write") {
+      this.send(Buffer.concat(encoded));
+    } else if (chops === "frame-wise") {
+      for (const bytes of encoded) {
+        this.send(bytes);
+        await pause(0);
+      }
+    } else {
+      await this.sendInChunks(Buffer.concat(encoded), 1);
+    }
   }
 
   /** Sends a close frame with `code` (and `reason`), or an empty one when `code` is undefined. */

@@ -1,8 +1,7 @@
 // Interop: headless Chromium's own WebSocket against our WebSocketServer, over 127.0.0.1.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
+import { describe, it } from "node:test";
+import { useChromiumPage } from "../helpers/browser.js";
 import { startServer } from "../fixtures/servers.js";
 import type { WebSocketConnection } from "../../src/index.js";
 
@@ -47,18 +46,10 @@ const PAGE_SCRIPT = `async (url) => {
 }`;
 
 describe("Chromium's WebSocket against the server", () => {
-  let browser: Browser | undefined;
-  let page: Page | undefined;
-
-  before(async (t) => {
-    browser = await launchChromium(t as never);
-    if (browser !== undefined) page = await browser.newPage();
-  });
-  after(async () => {
-    await browser?.close();
-  });
+  const chromium = useChromiumPage();
 
   it("echoes text, empty, 100 KiB and binary messages, negotiates a subprotocol and closes with the page's code", async (t) => {
+    const page = chromium.page;
     if (page === undefined) return t.skip("no browser");
     const { server, url } = await startServer(t, {
       selectProtocol: (offered: readonly string[]) => (offered.includes("echo.v1") ? "echo.v1" : undefined),

@@ -2,11 +2,10 @@
 // server with deflate on: the extension is negotiated with the parameters asked for, compressible
 // messages of several sizes are echoed intact, and far fewer bytes cross the wire than were sent.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { Browser, Page } from "playwright-core";
+import { describe, it } from "node:test";
 import type { PerMessageDeflateOptions, WebSocketConnection } from "../../src/index.js";
 import { startSocketServer } from "../fixtures/servers.js";
-import { launchChromium } from "../helpers/browser.js";
+import { useChromiumPage } from "../helpers/browser.js";
 
 interface PageTranscript {
   extensions: string;
@@ -60,16 +59,7 @@ function expected(): string[] {
 }
 
 describe("Chromium's WebSocket against the server with permessage-deflate", () => {
-  let browser: Browser | undefined;
-  let page: Page | undefined;
-
-  before(async (t) => {
-    browser = await launchChromium(t as never);
-    if (browser !== undefined) page = await browser.newPage();
-  });
-  after(async () => {
-    await browser?.close();
-  });
+  const chromium = useChromiumPage();
 
   const CONFIGS: Array<[PerMessageDeflateOptions, RegExp]> = [
     [{}, /^permessage-deflate(; client_max_window_bits=15)?$/],
@@ -80,7 +70,8 @@ describe("Chromium's WebSocket against the server with permessage-deflate", () =
   ];
   for (const [config, extensions] of CONFIGS) {
     it(`negotiates ${JSON.stringify(config)}, echoes compressible messages intact and compresses the wire both ways`, { timeout: 60_000 }, async (t) => {
-      if (page === undefined) return t.skip("no browser");
+      const page = chromium.page;
+    if (page === undefined) return t.skip("no browser");
       const { server, url, sockets } = await startSocketServer(t, { perMessageDeflate: config, maxMessageBytes: 2 * 1024 * 1024 });
       const negotiated: string[] = [];
       server.on("connection", (connection: WebSocketConnection) => {

@@ -1,101 +1,13 @@
 // Interop: a `ws` 8 client against our WebSocketServer, over real sockets on 127.0.0.1.
 import assert from "node:assert/strict";
-import { randomInt } from "node:crypto";
 import { createServer as createHttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, it, type TestContext } from "node:test";
-import WebSocket, { type ClientOptions, type CloseEventLike } from "ws";
+import WebSocket, { type ClientOptions } from "ws";
 import { WebSocketServer, type ServerOptions } from "../../src/index.js";
 import type { WebSocketConnection } from "../../src/transport/connection.js";
-
-/** Every close code that may travel on the wire (RFC 6455 §7.4), one per range edge. */
-const VALID_CLOSE_CODES = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999];
-
-/** A small seeded PRNG (mulberry32): integers in [0, 2^32). */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
-/** Runs `body` with a seeded PRNG; the seed (or WYND_SEED) is printed when it fails. */
-async function seeded(body: (next: () => number) => Promise<void>): Promise<void> {
-  const env = process.env["WYND_SEED"];
-  const seed = env !== undefined ? Number(env) : randomInt(2 ** 31);
-  try {
-    await body(prng(seed));
-  } catch (error) {
-    if (error instanceof Error) error.message += `\n    (random seed ${seed}: rerun with WYND_SEED=${seed})`;
-    throw error;
-  }
-}
-
-function randomBytes(next: () => number, length: number): Buffer {
-  const out = Buffer.allocUnsafe(length);
-  for (let i = 0; i < length; i++) out[i] = next() & 0xff;
-  return out;
-}
-
-/** A random string of `count` code points from every UTF-8 length class (no lone surrogates). */
-function randomText(next: () => number, count: number): string {
-  const ranges: ReadonlyArray<readonly [number, number]> = [
-    [0x20, 0x7e], // 1 byte
-    [0x80, 0x7ff], // 2 bytes
-    [0x800, 0xd7ff], // 3 bytes, below the surrogates
-    [0xe000, 0xfffd], // 3 bytes, above them
-    [0x10000, 0x10ffff], // 4 bytes
-  ];
-  let out = "";
-  for (let i = 0; i < count; i++) {
-    const [lo, hi] = ranges[next() % ranges.length]!;
-    out += String.fromCodePoint(lo + (next() % (hi - lo + 1)));
-  }
-  return out;
-}
-
-interface Message {
-  readonly data: Buffer;
-  readonly isBinary: boolean;
-}
-
-/** Queues messages from any emitter of `(data, isBinary)` and hands them out in order. */
-class Inbox {
-  readonly received: Message[] = [];
-  #read = 0;
-  #waiter: { count: number; resolve: () => void } | undefined;
-
-  constructor(subscribe: (listener: (data: Buffer, isBinary: boolean) => void) => void) {
-    subscribe((data, isBinary) => {
-      // Copy: a zero-copy view may alias a socket chunk that is reused.
-      this.received.push({ data: Buffer.from(data), isBinary });
-      if (this.#waiter !== undefined && this.received.length >= this.#waiter.count) {
-        const { resolve } = this.#waiter;
-        this.#waiter = undefined;
-        resolve();
-      }
-    });
-  }
-
-  /** Resolves once `count` messages in total have arrived. */
-  async waitFor(count: number): Promise<Message[]> {
-    if (this.received.length < count) {
-      await new Promise<void>((resolve) => (this.#waiter = { count, resolve }));
-    }
-    return this.received.slice(0, count);
-  }
-
-  /** The next message not yet returned by next(). */
-  async next(): Promise<Message> {
-    const index = this.#read++;
-    await this.waitFor(index + 1);
-    return this.received[index]!;
-  }
-}
+import { Inbox, VALID_CLOSE_CODES, controlInbox, wsClosed, wsOpened, type Message } from "../helpers/interop.js";
+import { randomBytes, randomText, seeded } from "../helpers/random.js";
 
 interface Setup {
   readonly server: WebSocketServer;
@@ -146,11 +58,6 @@ async function setup(t: TestContext, options: ServerOptions = {}, echo = true): 
 
 function inboxOf(ws: WebSocket): Inbox {
   return new Inbox((listener) => ws.on("message", listener));
-}
-
-/** The ws client's close as the WHATWG API reports it (code, reason, wasClean). */
-function wsClosed(ws: WebSocket): Promise<CloseEventLike> {
-  return new Promise((resolve) => ws.addEventListener("close", resolve, { once: true }));
 }
 
 async function roundTrip(ws: WebSocket, inbox: Inbox, data: string | Buffer, options: { binary?: boolean } = {}): Promise<Message> {
@@ -278,8 +185,8 @@ describe("interop: a ws client against our server", () => {
     const s = await setup(t);
     const ws = await s.open();
     const connection = await s.connection(0);
-    const serverPings = new Inbox((l) => connection.on("ping", (data) => l(data, true)));
-    const pongs = new Inbox((l) => ws.on("pong", (data) => l(data, true)));
+    const serverPings = controlInbox(connection, "ping");
+    const pongs = controlInbox(ws, "pong");
     const payloads = [Buffer.alloc(0), Buffer.from("ping-1"), Buffer.alloc(125, 0xab)];
     for (const payload of payloads) ws.ping(payload);
     assert.deepEqual((await pongs.waitFor(3)).map((m) => m.data), payloads);
@@ -290,8 +197,8 @@ describe("interop: a ws client against our server", () => {
     const s = await setup(t);
     const ws = await s.open();
     const connection = await s.connection(0);
-    const wsPings = new Inbox((l) => ws.on("ping", (data) => l(data, true)));
-    const serverPongs = new Inbox((l) => connection.on("pong", (data) => l(data, true)));
+    const wsPings = controlInbox(ws, "ping");
+    const serverPongs = controlInbox(connection, "pong");
     const payloads = [Buffer.alloc(0), Buffer.from("héllo"), Buffer.alloc(125, 0x5a)];
     for (const payload of payloads) connection.ping(payload);
     assert.deepEqual((await wsPings.waitFor(3)).map((m) => m.data), payloads);
@@ -456,10 +363,7 @@ describe("interop: a ws client against our server", () => {
       await new Promise((resolve) => http.close(resolve));
     });
     const inbox = inboxOf(ws);
-    await new Promise<void>((resolve, reject) => {
-      ws.once("open", resolve);
-      ws.once("error", reject);
-    });
+    await wsOpened(ws);
     ws.send("through node:http");
     ws.send(Buffer.from([1, 2]));
     assert.deepEqual(await inbox.waitFor(2), [

@@ -1,98 +1,13 @@
 // Interop: our connect() client against a `ws` 8 WebSocketServer, over real sockets on 127.0.0.1.
 import assert from "node:assert/strict";
-import { randomInt } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, it, type TestContext } from "node:test";
-import WebSocket, { WebSocketServer as WsServer, type CloseEventLike, type ServerOptions as WsServerOptions } from "ws";
+import WebSocket, { WebSocketServer as WsServer, type ServerOptions as WsServerOptions } from "ws";
 import { connect, HandshakeError, type ClientOptions } from "../../src/index.js";
 import type { WebSocketConnection } from "../../src/transport/connection.js";
-
-/** Every close code that may travel on the wire (RFC 6455 §7.4), one per range edge. */
-const VALID_CLOSE_CODES = [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 3999, 4000, 4999];
-
-/** A small seeded PRNG (mulberry32): integers in [0, 2^32). */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
-/** Runs `body` with a seeded PRNG; the seed (or WYND_SEED) is printed when it fails. */
-async function seeded(body: (next: () => number) => Promise<void>): Promise<void> {
-  const env = process.env["WYND_SEED"];
-  const seed = env !== undefined ? Number(env) : randomInt(2 ** 31);
-  try {
-    await body(prng(seed));
-  } catch (error) {
-    if (error instanceof Error) error.message += `\n    (random seed ${seed}: rerun with WYND_SEED=${seed})`;
-    throw error;
-  }
-}
-
-function randomBytes(next: () => number, length: number): Buffer {
-  const out = Buffer.allocUnsafe(length);
-  for (let i = 0; i < length; i++) out[i] = next() & 0xff;
-  return out;
-}
-
-/** A random string of `count` code points from every UTF-8 length class (no lone surrogates). */
-function randomText(next: () => number, count: number): string {
-  const ranges: ReadonlyArray<readonly [number, number]> = [
-    [0x20, 0x7e],
-    [0x80, 0x7ff],
-    [0x800, 0xd7ff],
-    [0xe000, 0xfffd],
-    [0x10000, 0x10ffff],
-  ];
-  let out = "";
-  for (let i = 0; i < count; i++) {
-    const [lo, hi] = ranges[next() % ranges.length]!;
-    out += String.fromCodePoint(lo + (next() % (hi - lo + 1)));
-  }
-  return out;
-}
-
-interface Message {
-  readonly data: Buffer;
-  readonly isBinary: boolean;
-}
-
-/** Queues messages from any emitter of `(data, isBinary)` and hands them out in order. */
-class Inbox {
-  readonly received: Message[] = [];
-  #read = 0;
-  #waiter: { count: number; resolve: () => void } | undefined;
-
-  constructor(subscribe: (listener: (data: Buffer, isBinary: boolean) => void) => void) {
-    subscribe((data, isBinary) => {
-      this.received.push({ data: Buffer.from(data), isBinary });
-      if (this.#waiter !== undefined && this.received.length >= this.#waiter.count) {
-        const { resolve } = this.#waiter;
-        this.#waiter = undefined;
-        resolve();
-      }
-    });
-  }
-
-  async waitFor(count: number): Promise<Message[]> {
-    if (this.received.length < count) {
-      await new Promise<void>((resolve) => (this.#waiter = { count, resolve }));
-    }
-    return this.received.slice(0, count);
-  }
-
-  async next(): Promise<Message> {
-    const index = this.#read++;
-    await this.waitFor(index + 1);
-    return this.received[index]!;
-  }
-}
+import { Inbox, VALID_CLOSE_CODES, controlInbox, wsClosed } from "../helpers/interop.js";
+import { randomBytes, randomText, seeded } from "../helpers/random.js";
 
 interface Setup {
   readonly wss: WsServer;
@@ -143,10 +58,6 @@ async function setup(t: TestContext, options: WsServerOptions = {}, echo = true)
 
 function inboxOf(connection: WebSocketConnection): Inbox {
   return new Inbox((listener) => connection.on("message", listener));
-}
-
-function wsClosed(ws: WebSocket): Promise<CloseEventLike> {
-  return new Promise((resolve) => ws.addEventListener("close", resolve, { once: true }));
 }
 
 describe("interop: our client against a ws server", () => {
@@ -254,8 +165,8 @@ describe("interop: our client against a ws server", () => {
     const s = await setup(t);
     const client = await s.open();
     const peer = await s.peer(0);
-    const clientPings = new Inbox((l) => client.on("ping", (data) => l(data, true)));
-    const peerPongs = new Inbox((l) => peer.on("pong", (data) => l(data, true)));
+    const clientPings = controlInbox(client, "ping");
+    const peerPongs = controlInbox(peer, "pong");
     const payloads = [Buffer.alloc(0), Buffer.from("are you there?"), Buffer.alloc(125, 0xcc)];
     for (const payload of payloads) peer.ping(payload);
     assert.deepEqual((await peerPongs.waitFor(3)).map((m) => m.data), payloads);
@@ -266,8 +177,8 @@ describe("interop: our client against a ws server", () => {
     const s = await setup(t);
     const client = await s.open();
     const peer = await s.peer(0);
-    const peerPings = new Inbox((l) => peer.on("ping", (data) => l(data, true)));
-    const pongs = new Inbox((l) => client.on("pong", (data) => l(data, true)));
+    const peerPings = controlInbox(peer, "ping");
+    const pongs = controlInbox(client, "pong");
     const payloads = [Buffer.alloc(0), Buffer.from("ping ✓"), Buffer.alloc(125, 0x11)];
     client.ping(payloads[0]);
     client.ping("ping ✓");
@@ -403,7 +314,7 @@ describe("interop: our client against a ws server", () => {
     });
     const client = await s.open();
     const inbox = inboxOf(client);
-    const pings = new Inbox((l) => client.on("ping", (data) => l(data, true)));
+    const pings = controlInbox(client, "ping");
     assert.deepEqual(await inbox.waitFor(2), [
       { data: Buffer.from("welcome"), isBinary: false },
       { data: Buffer.from([1, 2, 3]), isBinary: true },

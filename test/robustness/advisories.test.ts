@@ -2,148 +2,19 @@
 // it), and the size limits an attacker leans on: many tiny fragments, huge declared lengths.
 // Everything runs over real sockets on 127.0.0.1 against a live server (or client).
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { createServer as createHttpServer } from "node:http";
-import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
+import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { describe, it, type TestContext } from "node:test";
 import WebSocket from "ws";
 import { connect, HandshakeError, WebSocketServer, type ServerOptions } from "../../src/index.js";
 import type { WebSocketConnection } from "../../src/transport/connection.js";
-
-// ----- a raw TCP peer -----
-
-const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
-const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-function upgradeRequest(path: string, extraLines: readonly string[] = []): string {
-  return [
-    `GET ${path} HTTP/1.1`,
-    "Host: 127.0.0.1",
-    "Upgrade: websocket",
-    "Connection: Upgrade",
-    `Sec-WebSocket-Key: ${KEY}`,
-    "Sec-WebSocket-Version: 13",
-    ...extraLines,
-    "",
-    "",
-  ].join("\r\n");
-}
-
-/** A TCP client that records everything it receives and how the connection ended. */
-class RawPeer {
-  readonly socket: Socket;
-  #chunks: Buffer[] = [];
-  #waiters: Array<() => void> = [];
-  ended = false;
-  closed = false;
-  error: Error | undefined;
-  readonly whenClosed: Promise<void>;
-
-  constructor(port: number) {
-    this.socket = netConnect({ host: "127.0.0.1", port });
-    this.socket.on("data", (chunk) => {
-      this.#chunks.push(chunk);
-      this.#wake();
-    });
-    this.socket.on("end", () => {
-      this.ended = true;
-      this.#wake();
-    });
-    this.socket.on("error", (error) => {
-      this.error = error;
-    });
-    this.whenClosed = new Promise((resolve) => {
-      this.socket.on("close", () => {
-        this.closed = true;
-        this.#wake();
-        resolve();
-      });
-    });
-  }
-
-  get received(): Buffer {
-    if (this.#chunks.length > 1) this.#chunks = [Buffer.concat(this.#chunks)];
-    return this.#chunks[0] ?? Buffer.alloc(0);
-  }
-
-  consume(count: number): void {
-    this.#chunks = [this.received.subarray(count)];
-  }
-
-  async until(predicate: () => boolean, what: string): Promise<void> {
-    for (;;) {
-      if (predicate()) return;
-      if (this.closed) throw new Error(`connection closed while waiting for ${what}`);
-      await new Promise<void>((resolve) => this.#waiters.push(resolve));
-    }
-  }
-
-  write(data: Buffer | string): Promise<boolean> {
-    if (this.socket.destroyed || !this.socket.writable) return Promise.resolve(false);
-    return new Promise((resolve) => this.socket.write(data, (error) => resolve(error == null)));
-  }
-
-  /** The response head (status line and headers), once it has arrived; it is consumed. */
-  async head(): Promise<string> {
-    await this.until(() => this.received.includes("\r\n\r\n"), "a response head");
-    const end = this.received.indexOf("\r\n\r\n") + 4;
-    const head = this.received.toString("latin1", 0, end);
-    this.consume(end);
-    return head;
-  }
-
-  #wake(): void {
-    for (const wake of this.#waiters.splice(0)) wake();
-  }
-}
-
-async function upgrade(port: number, path: string): Promise<RawPeer> {
-  const peer = new RawPeer(port);
-  await peer.write(upgradeRequest(path));
-  assert.match(await peer.head(), /^HTTP\/1\.1 101 /);
-  return peer;
-}
-
-interface Frame {
-  readonly fin: boolean;
-  readonly opcode: number;
-  readonly masked: boolean;
-  readonly payload: Buffer;
-}
-
-function parseFrames(data: Buffer): Frame[] {
-  const frames: Frame[] = [];
-  let offset = 0;
-  while (data.length - offset >= 2) {
-    const b0 = data[offset]!;
-    const b1 = data[offset + 1]!;
-    let length = b1 & 0x7f;
-    let at = offset + 2;
-    if (length === 126) {
-      if (data.length - at < 2) break;
-      length = data.readUInt16BE(at);
-      at += 2;
-    } else if (length === 127) {
-      if (data.length - at < 8) break;
-      length = Number(data.readBigUInt64BE(at));
-      at += 8;
-    }
-    const masked = (b1 & 0x80) !== 0;
-    const key = masked ? data.subarray(at, at + 4) : undefined;
-    if (masked) at += 4;
-    if (data.length - at < length) break;
-    const payload = Buffer.from(data.subarray(at, at + length));
-    if (key !== undefined) for (let i = 0; i < payload.length; i++) payload[i] = payload[i]! ^ key[i % 4]!;
-    frames.push({ fin: (b0 & 0x80) !== 0, opcode: b0 & 0x0f, masked, payload });
-    offset = at + length;
-  }
-  return frames;
-}
+import { wsEcho, wsOpened } from "../helpers/interop.js";
+import { RecordingPeer, SAMPLE_KEY, acceptFor, parseFrames, upgradePeer, upgradeRequest, type ReceivedFrame } from "../helpers/recording-peer.js";
 
 /** Waits for a Close frame from the peer and returns its code (1005 when it has none). */
-async function closeCodeFrom(peer: RawPeer): Promise<number> {
-  let close: Frame | undefined;
-  await peer.until(() => (close = parseFrames(peer.received).find((f) => f.opcode === 8)) !== undefined, "a Close frame");
+async function closeCodeFrom(peer: RecordingPeer): Promise<number> {
+  let close: ReceivedFrame | undefined;
+  await peer.until(() => (close = parseFrames(peer.received).frames.find((f) => f.opcode === 8)) !== undefined, "a Close frame");
   return close!.payload.length >= 2 ? close!.payload.readUInt16BE(0) : 1005;
 }
 
@@ -219,14 +90,9 @@ async function target(t: TestContext, options: ServerOptions = {}): Promise<Targ
     async probe() {
       const ws = new WebSocket(`ws://127.0.0.1:${port}/probe`);
       clients.push(ws);
-      await new Promise<void>((resolve, reject) => {
-        ws.once("open", resolve);
-        ws.once("error", reject);
-      });
+      await wsOpened(ws);
       const text = `probe ${probes++}`;
-      const echo = new Promise<string>((resolve) => ws.once("message", (data) => resolve(data.toString())));
-      ws.send(text);
-      assert.equal(await echo, text, "the server stopped serving");
+      assert.equal(await wsEcho(ws, text), text, "the server stopped serving");
       ws.terminate();
     },
   };
@@ -239,12 +105,12 @@ describe("robustness: regressions for ws denial-of-service advisories", () => {
     s.server.on("handshakeError", (error) => statuses.push(error.status));
     const flood = Array.from({ length: 5000 }, (_, i) => `X-Flood-${i}: v`);
     // Headers past the limit in count (100 by default)...
-    const peer = new RawPeer(s.port);
+    const peer = new RecordingPeer(s.port);
     await peer.write(upgradeRequest("/flood", flood));
     assert.match(await peer.head(), /^HTTP\/1\.1 431 /);
     await peer.whenClosed;
     // ...and fewer, but past the limit in bytes (16 KiB by default).
-    const big = new RawPeer(s.port);
+    const big = new RecordingPeer(s.port);
     await big.write(upgradeRequest("/big", Array.from({ length: 90 }, (_, i) => `X-Big-${i}: ${"v".repeat(300)}`)));
     assert.match(await big.head(), /^HTTP\/1\.1 431 /);
     await big.whenClosed;
@@ -273,25 +139,20 @@ describe("robustness: regressions for ws denial-of-service advisories", () => {
       "Upgrade: websocket",
       "Connection: Upgrade",
       ...filler,
-      `Sec-WebSocket-Key: ${KEY}`,
+      `Sec-WebSocket-Key: ${SAMPLE_KEY}`,
       "Sec-WebSocket-Version: 13",
       "",
       "",
     ].join("\r\n");
-    const peer = new RawPeer(port);
+    const peer = new RecordingPeer(port);
     await peer.write(request);
     assert.match(await peer.head(), /^HTTP\/1\.1 4\d\d /);
     await peer.whenClosed;
     // The server still accepts a well-formed upgrade on the same HTTP server.
     const ws = new WebSocket(`ws://127.0.0.1:${port}/`);
     t.after(() => ws.terminate());
-    await new Promise<void>((resolve, reject) => {
-      ws.once("open", resolve);
-      ws.once("error", reject);
-    });
-    const echo = new Promise<string>((resolve) => ws.once("message", (data) => resolve(data.toString())));
-    ws.send("still here");
-    assert.equal(await echo, "still here");
+    await wsOpened(ws);
+    assert.equal(await wsEcho(ws, "still here"), "still here");
   });
 
   it("CVE-2021-32640: a Sec-WebSocket-Protocol with a long run of spaces completes the handshake promptly", { timeout: 30_000 }, async (t) => {
@@ -304,7 +165,7 @@ describe("robustness: regressions for ws denial-of-service advisories", () => {
       [`b${spaces}x`, /^HTTP\/1\.1 400 /], // not a token: refused, not hung
     ];
     for (const [i, [value, expected]] of cases.entries()) {
-      const peer = new RawPeer(s.port);
+      const peer = new RecordingPeer(s.port);
       await peer.write(upgradeRequest(`/spaces-${i}`, [`Sec-WebSocket-Protocol: ${value}`]));
       assert.match(await peer.head(), expected);
       peer.socket.destroy();
@@ -320,7 +181,7 @@ describe("robustness: regressions for ws denial-of-service advisories", () => {
         head += chunk.toString("latin1");
         const match = /Sec-WebSocket-Key: (\S+)\r\n/i.exec(head);
         if (!head.includes("\r\n\r\n") || match === null) return;
-        const accept = createHash("sha1").update(match[1] + GUID).digest("base64");
+        const accept = acceptFor(match[1]!);
         socket.end(
           `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
             `Sec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: a${spaces}b\r\n\r\n`,
@@ -347,7 +208,7 @@ describe("robustness: regressions for ws denial-of-service advisories", () => {
     ];
     for (const [i, [what, header]] of announcements.entries()) {
       const path = `/huge-${i}`;
-      const peer = await upgrade(s.port, path);
+      const peer = await upgradePeer(s.port, path);
       const connection = await s.connectionFor(path);
       // Only the header: the server must decide without waiting for (or buffering) a payload.
       await peer.write(header);
@@ -361,7 +222,7 @@ describe("robustness: regressions for ws denial-of-service advisories", () => {
       assert.equal((connection.error as { code?: string } | undefined)?.code, "ERR_FRAME_TOO_BIG", what);
     }
     // Fragments that are each small but add up past the limit: 1009 at the header that crosses it.
-    const peer = await upgrade(s.port, "/sum");
+    const peer = await upgradePeer(s.port, "/sum");
     const connection = await s.connectionFor("/sum");
     await peer.write(Buffer.concat([clientFrame(2, Buffer.alloc(600), false), frameHeader(0x00, 401)]));
     assert.equal(await closeCodeFrom(peer), 1009);
@@ -383,7 +244,7 @@ describe("robustness: regressions for ws denial-of-service advisories", () => {
         if (!head.includes("\r\n\r\n") || match === null) return;
         socket.off("data", onData);
         socket.on("data", (frames: Buffer) => received.push(frames));
-        const accept = createHash("sha1").update(match[1] + GUID).digest("base64");
+        const accept = acceptFor(match[1]!);
         socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
         socket.write(frameHeader(0x82, 2n ** 50n, false)); // unmasked, as from a server
       };
@@ -403,7 +264,7 @@ describe("robustness: regressions for ws denial-of-service advisories", () => {
     const peer = peers[0]!;
     await new Promise<void>((resolve) => {
       const check = () => {
-        const close = parseFrames(Buffer.concat(received)).find((f) => f.opcode === 8);
+        const close = parseFrames(Buffer.concat(received)).frames.find((f) => f.opcode === 8);
         if (close === undefined) return;
         peer.off("data", check);
         assert.equal(close.masked, true);
@@ -428,10 +289,10 @@ describe("robustness: many tiny fragments", () => {
     );
     // Multibyte characters, so every code point is split across fragments.
     const text = Buffer.from("aé€🎉".repeat(2000), "utf8"); // 20,000 bytes
-    const peer = await upgrade(s.port, "/tiny");
+    const peer = await upgradePeer(s.port, "/tiny");
     await peer.write(oneByteFragments(text, 1)); // one write of 160,000 bytes
-    await peer.until(() => parseFrames(peer.received).length === 1, "the echo");
-    const [echo] = parseFrames(peer.received);
+    await peer.until(() => parseFrames(peer.received).frames.length === 1, "the echo");
+    const [echo] = parseFrames(peer.received).frames;
     assert.equal(echo!.opcode, 1);
     assert.ok(echo!.payload.equals(text));
     assert.equal(messages.length, 1);
@@ -450,14 +311,14 @@ describe("robustness: many tiny fragments", () => {
     for (const limit of [100, undefined]) {
       const max = limit ?? 65_536; // the default
       const s = await target(t, limit === undefined ? {} : { maxFragmentsPerMessage: limit });
-      const ok = await upgrade(s.port, "/ok");
+      const ok = await upgradePeer(s.port, "/ok");
       await ok.write(oneByteFragments(Buffer.alloc(max, 0x61), 2));
-      await ok.until(() => parseFrames(ok.received).length === 1, "the echo");
-      assert.equal(parseFrames(ok.received)[0]!.payload.length, max);
+      await ok.until(() => parseFrames(ok.received).frames.length === 1, "the echo");
+      assert.equal(parseFrames(ok.received).frames[0]!.payload.length, max);
       ok.socket.end();
       await ok.whenClosed;
 
-      const over = await upgrade(s.port, "/over");
+      const over = await upgradePeer(s.port, "/over");
       const connection = await s.connectionFor("/over");
       await over.write(oneByteFragments(Buffer.alloc(max + 1, 0x61), 2));
       assert.equal(await closeCodeFrom(over), 1009, `limit ${max}`);
@@ -484,7 +345,7 @@ describe("robustness: huge declared lengths", () => {
     ];
     for (const [i, [length, code]] of cases.entries()) {
       const path = `/length-${i}`;
-      const peer = await upgrade(s.port, path);
+      const peer = await upgradePeer(s.port, path);
       await peer.write(frameHeader(0x82, length));
       assert.equal(await closeCodeFrom(peer), code, `length ${length}`);
       await peer.until(() => peer.ended, "the server's FIN");
@@ -497,12 +358,12 @@ describe("robustness: huge declared lengths", () => {
   it("allocates nothing from a declared length even when maxMessageBytes is Number.MAX_SAFE_INTEGER", { timeout: 30_000 }, async (t) => {
     const s = await target(t, { maxMessageBytes: Number.MAX_SAFE_INTEGER });
     // Announced but never sent: the server waits for the payload without reserving room for it.
-    const peer = await upgrade(s.port, "/waiting");
+    const peer = await upgradePeer(s.port, "/waiting");
     const connection = await s.connectionFor("/waiting");
     await peer.write(Buffer.concat([frameHeader(0x82, 2n ** 53n - 1n), Buffer.alloc(64 * 1024)]));
     await s.probe();
     // Past 2^53 the length is not exact any more, but it is over every limit: 1009.
-    const beyond = await upgrade(s.port, "/beyond");
+    const beyond = await upgradePeer(s.port, "/beyond");
     await beyond.write(frameHeader(0x82, 2n ** 53n + 1n));
     assert.equal(await closeCodeFrom(beyond), 1009);
     beyond.socket.end();

@@ -8,40 +8,18 @@ import { connect as netConnect, type Socket } from "node:net";
 import { describe, it, type TestContext } from "node:test";
 import { ReadyState, WebSocketServer, type ServerOptions } from "../../src/index.js";
 import type { WebSocketConnection } from "../../src/transport/connection.js";
+import { parseFrames, upgradeRequest, type ReceivedFrame } from "../helpers/recording-peer.js";
 
-const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
-
-interface Frame {
-  readonly opcode: number;
-  readonly payload: Buffer;
-}
-
-/** Incremental reader of unmasked (server) frames: frames are parsed as bytes arrive. */
+/** Incremental reader of the server's frames: frames are parsed as bytes arrive. */
 class FrameReader {
-  readonly frames: Frame[] = [];
+  readonly frames: ReceivedFrame[] = [];
   #buffer: Buffer = Buffer.alloc(0);
 
   push(chunk: Buffer): void {
     this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
-    let offset = 0;
-    const data = this.#buffer;
-    while (data.length - offset >= 2) {
-      let length = data[offset + 1]! & 0x7f;
-      let at = offset + 2;
-      if (length === 126) {
-        if (data.length - at < 2) break;
-        length = data.readUInt16BE(at);
-        at += 2;
-      } else if (length === 127) {
-        if (data.length - at < 8) break;
-        length = Number(data.readBigUInt64BE(at));
-        at += 8;
-      }
-      if (data.length - at < length) break;
-      this.frames.push({ opcode: data[offset]! & 0x0f, payload: data.subarray(at, at + length) });
-      offset = at + length;
-    }
-    this.#buffer = data.subarray(offset);
+    const { frames, rest } = parseFrames(this.#buffer);
+    for (const frame of frames) this.frames.push(frame);
+    this.#buffer = this.#buffer.subarray(rest);
   }
 }
 
@@ -75,10 +53,7 @@ class RawPeer {
       this.closed = true;
       this.#wake();
     });
-    this.socket.write(
-      `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-        `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-    );
+    this.socket.write(upgradeRequest(path));
   }
 
   async until(predicate: () => boolean, what: string): Promise<void> {

@@ -2,69 +2,17 @@
 // closing handshake — by a FIN, a reset, or a half-close. The server reports each connection's
 // end exactly once (1006 when no Close frame arrived) and keeps serving; our client does too.
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
-import { connect as netConnect, createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
+import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import { describe, it, type TestContext } from "node:test";
 import WebSocket from "ws";
 import { connect, WebSocketServer } from "../../src/index.js";
 import type { WebSocketConnection } from "../../src/transport/connection.js";
+import { wsEcho, wsOpened } from "../helpers/interop.js";
+import { RecordingPeer, acceptFor, upgradeRequest } from "../helpers/recording-peer.js";
 
-const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
-const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-const REQUEST =
-  "GET /PATH HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-  `Sec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
-
-/** A TCP client that records what it receives and how the connection ended. */
-class RawPeer {
-  readonly socket: Socket;
-  #chunks: Buffer[] = [];
-  #waiters: Array<() => void> = [];
-  ended = false;
-  closed = false;
-  readonly whenClosed: Promise<void>;
-
-  constructor(port: number) {
-    // allowHalfOpen: a half-close test keeps reading after its own FIN until the server's.
-    this.socket = netConnect({ host: "127.0.0.1", port, allowHalfOpen: true });
-    this.socket.on("data", (chunk) => {
-      this.#chunks.push(chunk);
-      this.#wake();
-    });
-    this.socket.on("end", () => {
-      this.ended = true;
-      this.#wake();
-    });
-    this.socket.on("error", () => {});
-    this.whenClosed = new Promise((resolve) => {
-      this.socket.on("close", () => {
-        this.closed = true;
-        this.#wake();
-        resolve();
-      });
-    });
-  }
-
-  get received(): Buffer {
-    if (this.#chunks.length > 1) this.#chunks = [Buffer.concat(this.#chunks)];
-    return this.#chunks[0] ?? Buffer.alloc(0);
-  }
-
-  async until(predicate: () => boolean, what: string): Promise<void> {
-    for (;;) {
-      if (predicate()) return;
-      if (this.closed) throw new Error(`connection closed while waiting for ${what}`);
-      await new Promise<void>((resolve) => this.#waiters.push(resolve));
-    }
-  }
-
-  write(data: Buffer | string): Promise<void> {
-    return new Promise((resolve, reject) => this.socket.write(data, (error) => (error == null ? resolve() : reject(error))));
-  }
-
-  #wake(): void {
-    for (const wake of this.#waiters.splice(0)) wake();
-  }
+/** A peer of these tests: half-open allowed, so a half-close test keeps reading after its own FIN. */
+function peerAt(port: number): RecordingPeer {
+  return new RecordingPeer(port, { allowHalfOpen: true });
 }
 
 const MASK = Buffer.from([0x0f, 0xf0, 0x55, 0xaa]);
@@ -96,7 +44,7 @@ const CUTS: ReadonlyArray<[where: string, bytes: Buffer]> = (() => {
 type Vanish = "FIN" | "reset" | "half-close";
 const VANISHES: readonly Vanish[] = ["FIN", "reset", "half-close"];
 
-function vanish(peer: RawPeer, how: Vanish): void {
+function vanish(peer: RecordingPeer, how: Vanish): void {
   if (how === "FIN") peer.socket.destroy();
   else if (how === "reset") peer.socket.resetAndDestroy();
   else peer.socket.end();
@@ -108,7 +56,7 @@ interface Target {
   /** Every close event of every server-side connection, by path. */
   readonly closes: Map<string, Array<[number, string, boolean]>>;
   connectionFor(path: string): Promise<WebSocketConnection>;
-  upgrade(path: string): Promise<RawPeer>;
+  upgrade(path: string): Promise<RecordingPeer>;
   probe(): Promise<void>;
 }
 
@@ -127,7 +75,7 @@ async function target(t: TestContext): Promise<Target> {
     waiters.get(request.path)?.(connection);
   });
   const { port } = await server.listen(0, "127.0.0.1");
-  const peers: RawPeer[] = [];
+  const peers: RecordingPeer[] = [];
   const clients: WebSocket[] = [];
   t.after(async () => {
     for (const peer of peers) peer.socket.destroy();
@@ -144,23 +92,17 @@ async function target(t: TestContext): Promise<Target> {
     closes,
     connectionFor,
     async upgrade(path) {
-      const peer = new RawPeer(port);
+      const peer = peerAt(port);
       peers.push(peer);
-      await peer.write(REQUEST.replace("/PATH", path));
-      await peer.until(() => peer.received.includes("\r\n\r\n"), "the 101 response");
-      assert.match(peer.received.toString("latin1"), /^HTTP\/1\.1 101 /);
+      assert.ok(await peer.write(upgradeRequest(path)), "the request was written");
+      assert.match(await peer.head(), /^HTTP\/1\.1 101 /);
       return peer;
     },
     async probe() {
       const ws = new WebSocket(`ws://127.0.0.1:${port}/probe`);
       clients.push(ws);
-      await new Promise<void>((resolve, reject) => {
-        ws.once("open", resolve);
-        ws.once("error", reject);
-      });
-      const echo = new Promise<string>((resolve) => ws.once("message", (data) => resolve(data.toString())));
-      ws.send("alive?");
-      assert.equal(await echo, "alive?");
+      await wsOpened(ws);
+      assert.equal(await wsEcho(ws, "alive?"), "alive?");
       ws.terminate();
     },
   };
@@ -177,7 +119,7 @@ describe("robustness: abrupt and half-open disconnects", () => {
         const peer = await s.upgrade(path);
         const connection = await s.connectionFor(path);
         const closed = connection.closed();
-        await peer.write(bytes);
+        assert.ok(await peer.write(bytes), "the write went through");
         vanish(peer, how);
         if (how === "half-close") {
           // The server must not keep a half-open connection: it closes its side too.
@@ -196,11 +138,11 @@ describe("robustness: abrupt and half-open disconnects", () => {
     const s = await target(t);
     let connections = 0;
     s.server.on("connection", () => connections++);
-    const request = REQUEST.replace("/PATH", "/cut");
+    const request = upgradeRequest("/cut");
     for (const cut of [1, 10, request.indexOf("\r\n") + 2, request.length - 3, request.length - 1]) {
       for (const how of VANISHES) {
-        const peer = new RawPeer(s.port);
-        await peer.write(request.slice(0, cut));
+        const peer = peerAt(s.port);
+        assert.ok(await peer.write(request.slice(0, cut)), "the write went through");
         vanish(peer, how);
         if (how === "half-close") await peer.until(() => peer.ended, "the server's FIN"); // no lingering
         peer.socket.destroy();
@@ -217,11 +159,11 @@ describe("robustness: abrupt and half-open disconnects", () => {
     server.on("handshakeError", (error) => refusals.push(error.status));
     const { port } = await server.listen(0, "127.0.0.1");
     t.after(() => server.close({ timeoutMs: 2000 }));
-    const silent = new RawPeer(port);
-    const dripping = new RawPeer(port);
-    await dripping.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    const silent = peerAt(port);
+    const dripping = peerAt(port);
+    assert.ok(await dripping.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"), "the write went through");
     // One more header line every 20 ms: the timer runs from the TCP accept, not from the last byte.
-    const dropped = (peer: RawPeer) => peer.ended || peer.closed; // a FIN, or a reset after one
+    const dropped = (peer: RecordingPeer) => peer.ended || peer.closed; // a FIN, or a reset after one
     for (let i = 0; i < 1000 && !dropped(dripping); i++) {
       await new Promise((resolve) => setTimeout(resolve, 20));
       if (!dropped(dripping)) dripping.socket.write(`X-Drip-${i % 50}: ${i}\r\n`);
@@ -240,8 +182,8 @@ describe("robustness: abrupt and half-open disconnects", () => {
     const accepted = new Promise<WebSocketConnection>((resolve) => server.once("connection", resolve));
     const { port } = await server.listen(0, "127.0.0.1");
     t.after(() => server.close({ timeoutMs: 2000 }));
-    const peer = new RawPeer(port);
-    await peer.write(REQUEST.replace("/PATH", "/deaf"));
+    const peer = peerAt(port);
+    assert.ok(await peer.write(upgradeRequest("/deaf")), "the write went through");
     const connection = await accepted;
     const events: number[] = [];
     connection.on("close", (code) => events.push(code));
@@ -309,7 +251,7 @@ describe("robustness: abrupt and half-open disconnects", () => {
         if (!head.includes("\r\n\r\n") || match === null) return;
         socket.off("data", onData);
         socket.resume();
-        const accept = createHash("sha1").update(match[1] + GUID).digest("base64");
+        const accept = acceptFor(match[1]!);
         socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
         onUpgraded?.(socket);
       };

@@ -3,169 +3,22 @@
 // must end (a Close frame with a legitimate code, or a TCP close), and a well-behaved ws client
 // on the same server keeps getting its echoes throughout.
 import assert from "node:assert/strict";
-import { randomInt } from "node:crypto";
-import { connect as netConnect, type Socket } from "node:net";
 import { describe, it, type TestContext } from "node:test";
 import WebSocket from "ws";
 import { WebSocketServer, WyndError, type ServerOptions } from "../../src/index.js";
 import type { WebSocketConnection } from "../../src/transport/connection.js";
+import { wsOpened } from "../helpers/interop.js";
+import { pickSeed, randomBytes, seedFromEnvironment, withSeed } from "../helpers/random.js";
+import { RecordingPeer, parseFrames, upgradePeer } from "../helpers/recording-peer.js";
 
 /** Fixed seeds, so every run covers them, plus one fresh seed (or WYND_SEED). */
 function seeds(): number[] {
-  const env = process.env["WYND_SEED"];
-  if (env !== undefined) return [Number(env)];
-  return [1, 2, 3, 42, 1337, 0x5eed, randomInt(2 ** 31)];
-}
-
-/** A small seeded PRNG (mulberry32): integers in [0, 2^32). */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
-/** Runs `body` for `seed`; the seed and `what` are added to the message of any failure. */
-async function withSeed(seed: number, what: string, body: (next: () => number) => Promise<void>): Promise<void> {
-  try {
-    await body(prng(seed));
-  } catch (error) {
-    if (error instanceof Error) error.message += `\n    (${what}, random seed ${seed}: rerun with WYND_SEED=${seed})`;
-    throw error;
-  }
-}
-
-function randomBytes(next: () => number, length: number): Buffer {
-  const out = Buffer.allocUnsafe(length);
-  for (let i = 0; i < length; i++) out[i] = next() & 0xff;
-  return out;
-}
-
-// ----- a raw TCP peer -----
-
-const KEY = "dGhlIHNhbXBsZSBub25jZQ==";
-
-function upgradeRequest(path: string): string {
-  return `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`;
-}
-
-/** A TCP client that records everything it receives and how the connection ended. */
-class RawPeer {
-  readonly socket: Socket;
-  #chunks: Buffer[] = [];
-  #waiters: Array<() => void> = [];
-  ended = false;
-  closed = false;
-  error: Error | undefined;
-  readonly whenClosed: Promise<void>;
-
-  constructor(port: number) {
-    this.socket = netConnect({ host: "127.0.0.1", port });
-    this.socket.on("data", (chunk) => {
-      this.#chunks.push(chunk);
-      this.#wake();
-    });
-    this.socket.on("end", () => {
-      this.ended = true;
-      this.#wake();
-    });
-    this.socket.on("error", (error) => {
-      this.error = error;
-    });
-    this.whenClosed = new Promise((resolve) => {
-      this.socket.on("close", () => {
-        this.closed = true;
-        this.#wake();
-        resolve();
-      });
-    });
-  }
-
-  get received(): Buffer {
-    if (this.#chunks.length > 1) this.#chunks = [Buffer.concat(this.#chunks)];
-    return this.#chunks[0] ?? Buffer.alloc(0);
-  }
-
-  /** Drops the first `count` received bytes (e.g. the handshake response). */
-  consume(count: number): void {
-    this.#chunks = [this.received.subarray(count)];
-  }
-
-  /** Resolves when `predicate` holds; rejects if the connection closes first without it. */
-  async until(predicate: () => boolean, what: string): Promise<void> {
-    for (;;) {
-      if (predicate()) return;
-      if (this.closed) throw new Error(`connection closed while waiting for ${what}`);
-      await new Promise<void>((resolve) => this.#waiters.push(resolve));
-    }
-  }
-
-  /** Writes and waits for the write callback; false when the socket is already gone. */
-  write(data: Buffer | string): Promise<boolean> {
-    if (this.socket.destroyed || !this.socket.writable) return Promise.resolve(false);
-    return new Promise((resolve) => this.socket.write(data, (error) => resolve(error == null)));
-  }
-
-  #wake(): void {
-    for (const wake of this.#waiters.splice(0)) wake();
-  }
-}
-
-/**
- * Connects and completes the opening handshake; the 101 head is consumed. `first` is sent in the
- * same write as the request: the server finds it after the head.
- */
-async function upgrade(port: number, path: string, first: Buffer = Buffer.alloc(0)): Promise<RawPeer> {
-  const peer = new RawPeer(port);
-  await peer.write(Buffer.concat([Buffer.from(upgradeRequest(path), "latin1"), first]));
-  await peer.until(() => peer.received.includes("\r\n\r\n"), "the 101 response");
-  const head = peer.received.toString("latin1", 0, peer.received.indexOf("\r\n\r\n") + 4);
-  assert.match(head, /^HTTP\/1\.1 101 /);
-  peer.consume(head.length);
-  return peer;
+  const replay = seedFromEnvironment();
+  if (replay !== undefined) return [replay];
+  return [1, 2, 3, 42, 1337, 0x5eed, pickSeed()];
 }
 
 // ----- frames -----
-
-interface Frame {
-  readonly fin: boolean;
-  readonly rsv: number;
-  readonly masked: boolean;
-  readonly opcode: number;
-  readonly payload: Buffer;
-}
-
-/** Parses complete frames; `rest` is the offset of the first incomplete one. */
-function parseFrames(data: Buffer): { frames: Frame[]; rest: number } {
-  const frames: Frame[] = [];
-  let offset = 0;
-  for (;;) {
-    if (data.length - offset < 2) break;
-    const b0 = data[offset]!;
-    const b1 = data[offset + 1]!;
-    let length = b1 & 0x7f;
-    let at = offset + 2;
-    if (length === 126) {
-      if (data.length - at < 2) break;
-      length = data.readUInt16BE(at);
-      at += 2;
-    } else if (length === 127) {
-      if (data.length - at < 8) break;
-      length = Number(data.readBigUInt64BE(at));
-      at += 8;
-    }
-    const masked = (b1 & 0x80) !== 0;
-    if (masked) at += 4;
-    if (data.length - at < length) break;
-    frames.push({ fin: (b0 & 0x80) !== 0, rsv: (b0 >> 4) & 7, masked, opcode: b0 & 0x0f, payload: data.subarray(at, at + length) });
-    offset = at + length;
-  }
-  return { frames, rest: offset };
-}
 
 /** A masked client frame. */
 function clientFrame(next: () => number, opcode: number, payload: Buffer, fin = true): Buffer {
@@ -339,10 +192,7 @@ async function arena(t: TestContext, options: ServerOptions = {}): Promise<Arena
     good.terminate();
     await server.close({ timeoutMs: 2000 });
   });
-  await new Promise<void>((resolve, reject) => {
-    good.once("open", resolve);
-    good.once("error", reject);
-  });
+  await wsOpened(good);
   let probes = 0;
   return {
     port,
@@ -370,7 +220,7 @@ function isExpectedError(error: Error): boolean {
 }
 
 /** Checks what the server sent on a hostile connection: valid frames, a legitimate close, nothing after it. */
-function checkServerOutput(peer: RawPeer): number | undefined {
+function checkServerOutput(peer: RecordingPeer): number | undefined {
   const { frames, rest } = parseFrames(peer.received);
   let closeCode: number | undefined;
   for (const [i, frame] of frames.entries()) {
@@ -405,7 +255,7 @@ describe("robustness: random bytes after a valid handshake", () => {
             const path = `/fuzz-${run++}`;
             const { stream, expected } = hostileStream(next, kind);
             const sizes = chunkSizes(next, stream.length, chunking);
-            const peer = await upgrade(a.port, path, chunking === "glued to the request" ? stream : undefined);
+            const peer = await upgradePeer(a.port, path, chunking === "glued to the request" ? stream : undefined);
             const connection = await a.connectionFor(path);
             const serverClosed = connection.closed();
             let offset = 0;
@@ -445,7 +295,7 @@ describe("robustness: random bytes after a valid handshake", () => {
     for (const seed of seeds()) {
       await withSeed(seed, "an invalid first frame", async (next) => {
         const path = `/invalid-${seed}`;
-        const peer = await upgrade(a.port, path);
+        const peer = await upgradePeer(a.port, path);
         // RSV bits set and an unknown opcode: invalid whatever follows.
         const stream = Buffer.concat([Buffer.from([0x70 | (3 + (next() % 5)), 0x80]), randomBytes(next, next() % 64)]);
         await peer.write(stream);
@@ -482,7 +332,7 @@ describe("robustness: garbage instead of an HTTP request", () => {
     for (const seed of seeds()) {
       await withSeed(seed, "garbage requests", async (next) => {
         for (const kind of kinds) {
-          const peer = new RawPeer(a.port);
+          const peer = new RecordingPeer(a.port);
           await peer.write(garbage(next, kind));
           peer.socket.end();
           await peer.whenClosed;
@@ -495,10 +345,7 @@ describe("robustness: garbage instead of an HTTP request", () => {
     for (const status of statuses) assert.ok(status >= 400 && status < 500, `the server refused with ${status}`);
     // A new client is still welcome.
     const late = new WebSocket(`ws://127.0.0.1:${a.port}/late`);
-    await new Promise<void>((resolve, reject) => {
-      late.once("open", resolve);
-      late.once("error", reject);
-    });
+    await wsOpened(late);
     late.terminate();
   });
 });
