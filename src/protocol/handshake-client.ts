@@ -10,7 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { HandshakeError } from "../errors.js";
 import { WEBSOCKET_VERSION } from "./constants.js";
-import { computeAccept, containsToken, isProtocolList, isValidHost, isValidKey, assertHeaderValue, writeHeaders } from "./handshake-fields.js";
+import { computeAccept, containsToken, isProtocolList, isValidHost, isValidKey, assertHeaderValue, endHead } from "./handshake-fields.js";
 import { isToken, type HttpHeaders } from "./http-headers.js";
 import type { HttpResponseHead } from "./http-parser.js";
 
@@ -71,13 +71,7 @@ export function buildClientRequest(options: ClientRequestOptions): Buffer {
     lines.push(`Origin: ${origin}\r\n`);
   }
   if (protocols.length > 0) lines.push(`Sec-WebSocket-Protocol: ${protocols.join(", ")}\r\n`);
-  if (extensions !== undefined && extensions !== "") {
-    assertHeaderValue("Sec-WebSocket-Extensions", extensions);
-    lines.push(`Sec-WebSocket-Extensions: ${extensions}\r\n`);
-  }
-  writeHeaders(lines, options.headers);
-  lines.push("\r\n");
-  return Buffer.from(lines.join(""), "latin1");
+  return endHead(lines, extensions, options.headers);
 }
 
 function isVisibleAscii(s: string): boolean {

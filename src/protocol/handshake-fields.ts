@@ -82,3 +82,22 @@ export function writeHeaders(lines: string[], headers: ReadonlyArray<readonly [s
     lines.push(`${name}: ${value}\r\n`);
   }
 }
+
+/**
+ * Ends a handshake head both sides write alike: the `Sec-WebSocket-Extensions` line when
+ * `extensions` is not empty, the extra headers in order, the blank line; encoded as latin1
+ * (RFC 9110 §5.5: field values are octets). Throws a TypeError for an injectable value.
+ */
+export function endHead(
+  lines: string[],
+  extensions: string | undefined,
+  headers: ReadonlyArray<readonly [string, string]> | undefined,
+): Buffer {
+  if (extensions !== undefined && extensions !== "") {
+    assertHeaderValue("Sec-WebSocket-Extensions", extensions);
+    lines.push(`Sec-WebSocket-Extensions: ${extensions}\r\n`);
+  }
+  writeHeaders(lines, headers);
+  lines.push("\r\n");
+  return Buffer.from(lines.join(""), "latin1");
+}

@@ -14,7 +14,7 @@
 
 import { HandshakeError } from "../errors.js";
 import { WEBSOCKET_VERSION } from "./constants.js";
-import { assertHeaderValue, computeAccept, containsToken, isProtocolList, isValidHost, isValidKey, writeHeaders } from "./handshake-fields.js";
+import { computeAccept, endHead, containsToken, isProtocolList, isValidHost, isValidKey, writeHeaders } from "./handshake-fields.js";
 import { isToken, parseHeaderBlock, type HttpHeaders, type HttpRequestHead } from "./http-parser.js";
 
 // The client side and the shared accept key live in their own modules; re-exported here so that
@@ -242,13 +242,7 @@ export function buildAcceptResponse(key: string, options: AcceptOptions = {}): B
     if (!isToken(protocol)) throw new TypeError(`invalid subprotocol ${JSON.stringify(protocol)}`);
     lines.push(`Sec-WebSocket-Protocol: ${protocol}\r\n`);
   }
-  if (extensions !== undefined && extensions !== "") {
-    assertHeaderValue("Sec-WebSocket-Extensions", extensions);
-    lines.push(`Sec-WebSocket-Extensions: ${extensions}\r\n`);
-  }
-  writeHeaders(lines, options.headers);
-  lines.push("\r\n");
-  return Buffer.from(lines.join(""), "latin1");
+  return endHead(lines, extensions, options.headers);
 }
 
 /** RFC 9110 §15 (and RFC 6585, RFC 7725) reason phrases of the statuses a refusal may use. */
