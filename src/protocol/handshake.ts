@@ -1,7 +1,9 @@
 /**
- * The WebSocket opening handshake (RFC 6455 §4), sans I/O: validating a parsed upgrade request
- * and building the server's answer, and building the client's request and validating the
- * server's response. Heads are parsed by `./http-parser.ts`.
+ * The server side of the WebSocket opening handshake (RFC 6455 §4.2), sans I/O: validating a
+ * parsed upgrade request and building the server's answer (101 or a refusal). Heads are parsed
+ * by `./http-parser.ts`; the client side is `./handshake-client.ts` and the field grammar both
+ * share is `./handshake-fields.ts`, both re-exported from here (this module remains the one entry
+ * for the whole handshake).
  *
  * Refusals are {@link HandshakeError}s with the HTTP status to answer (server side) or the
  * status received (client side). Values the caller asks us to write into a head are checked for
@@ -10,38 +12,21 @@
  * @module
  */
 
-import { createHash, randomBytes } from "node:crypto";
 import { HandshakeError } from "../errors.js";
-import { GUID, WEBSOCKET_VERSION } from "./constants.js";
-import { isToken, parseHeaderBlock, type HttpHeaders, type HttpRequestHead, type HttpResponseHead } from "./http-parser.js";
+import { WEBSOCKET_VERSION } from "./constants.js";
+import { computeAccept, endHead, containsToken, isProtocolList, isValidHost, isValidKey, writeHeaders } from "./handshake-fields.js";
+import { isToken, parseHeaderBlock, type HttpHeaders, type HttpRequestHead } from "./http-parser.js";
 
-/**
- * RFC 6455 §4.2.2 item 5.4: `Sec-WebSocket-Accept` is the base64-encoded SHA-1 of the key
- * concatenated with the {@link GUID}. `computeAccept("dGhlIHNhbXBsZSBub25jZQ==")` is
- * `"s3pPLMBiTxaQ9kYGzzhZRbK+xOo="` (RFC 6455 §1.3).
- */
-export function computeAccept(key: string): string {
-  return createHash("sha1").update(key + GUID, "latin1").digest("base64");
-}
-
-/**
- * RFC 6455 §4.1: a new `Sec-WebSocket-Key`, "a randomly selected 16-byte value that has been
- * base64-encoded", chosen fresh for each connection.
- */
-export function generateKey(): string {
-  return randomBytes(16).toString("base64");
-}
-
-/**
- * RFC 6455 §4.2.1 item 5: the key "when decoded, is 16 bytes in length". 16 bytes are 22 base64
- * characters and "==", and the 22nd character carries only 2 data bits, so its 4 low bits are
- * zero: it is one of A, Q, g, w. Fixed length, anchored: no backtracking.
- */
-const KEY_PATTERN = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
-
-function isValidKey(key: string): boolean {
-  return key.length === 24 && KEY_PATTERN.test(key);
-}
+// The client side and the shared accept key live in their own modules; re-exported here so that
+// `./handshake.js` keeps offering the whole handshake, as it did before the split.
+export { computeAccept } from "./handshake-fields.js";
+export {
+  buildClientRequest,
+  generateKey,
+  validateServerResponse,
+  type AcceptedResponse,
+  type ClientRequestOptions,
+} from "./handshake-client.js";
 
 /** A validated upgrade request (server side). */
 export interface UpgradeRequest {
@@ -202,28 +187,6 @@ class ValidatedRequest implements UpgradeRequest {
   }
 }
 
-function containsToken(tokens: readonly string[], lowerCaseToken: string): boolean {
-  return tokens.some((t) => t.toLowerCase() === lowerCaseToken);
-}
-
-function isProtocolList(protocols: readonly string[]): boolean {
-  return protocols.length > 0 && protocols.every(isToken) && new Set(protocols).size === protocols.length;
-}
-
-/**
- * RFC 3986 §3.2.2-3.2.3: `host [":" port]` uses unreserved, pct-encoded, sub-delims, ":" and
- * the brackets of IP literals. The WebSocket URI always has a host, so it is not empty.
- */
-function isValidHost(host: string): boolean {
-  if (host.length === 0) return false;
-  for (let i = 0; i < host.length; i++) {
-    const c = host.charCodeAt(i);
-    const alnum = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
-    if (!alnum && !"-._~%!$&'()*+,;=:[]".includes(host.charAt(i))) return false;
-  }
-  return true;
-}
-
 /** Splits a request-target into path, query and (absolute-form only) authority. */
 function splitTarget(target: string): { path: string; query: string; authority: string | undefined } | undefined {
   // RFC 6455 §3: fragment identifiers "MUST NOT be used on these URIs"; RFC 9112 §3.2 has no
@@ -248,32 +211,6 @@ function splitTarget(target: string): { path: string; query: string; authority: 
   return q === -1
     ? { path: pathAndQuery, query: "", authority }
     : { path: pathAndQuery.slice(0, q), query: pathAndQuery.slice(q + 1), authority };
-}
-
-/** Throws a TypeError unless `name: value` can be written into a head without injection. */
-function assertHeader(name: string, value: string): void {
-  if (!isToken(name)) throw new TypeError(`invalid header name ${JSON.stringify(name)}`);
-  assertHeaderValue(name, value);
-}
-
-/**
- * RFC 9110 §5.5: CR, LF and NUL in a field value "are invalid and dangerous" (header injection,
- * response splitting). Characters above U+00FF cannot be written as latin1 without corruption.
- */
-function assertHeaderValue(name: string, value: string): void {
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c === 0x0d || c === 0x0a || c === 0x00 || c > 0xff) {
-      throw new TypeError(`invalid character in the value of header ${JSON.stringify(name)}`);
-    }
-  }
-}
-
-function writeHeaders(lines: string[], headers: ReadonlyArray<readonly [string, string]> | undefined): void {
-  for (const [name, value] of headers ?? []) {
-    assertHeader(name, value);
-    lines.push(`${name}: ${value}\r\n`);
-  }
 }
 
 /** Options of {@link buildAcceptResponse}. */
@@ -305,13 +242,7 @@ export function buildAcceptResponse(key: string, options: AcceptOptions = {}): B
     if (!isToken(protocol)) throw new TypeError(`invalid subprotocol ${JSON.stringify(protocol)}`);
     lines.push(`Sec-WebSocket-Protocol: ${protocol}\r\n`);
   }
-  if (extensions !== undefined && extensions !== "") {
-    assertHeaderValue("Sec-WebSocket-Extensions", extensions);
-    lines.push(`Sec-WebSocket-Extensions: ${extensions}\r\n`);
-  }
-  writeHeaders(lines, options.headers);
-  lines.push("\r\n");
-  return Buffer.from(lines.join(""), "latin1");
+  return endHead(lines, extensions, options.headers);
 }
 
 /** RFC 9110 §15 (and RFC 6585, RFC 7725) reason phrases of the statuses a refusal may use. */
@@ -373,140 +304,4 @@ export function buildRejectResponse(
  */
 export function rejectResponseFor(error: HandshakeError): Buffer {
   return buildRejectResponse(error.status, { headers: error.headers, body: error.message });
-}
-
-/** Options of {@link buildClientRequest}. */
-export interface ClientRequestOptions {
-  /** `host[:port]` exactly as it goes in the Host header (port omitted when default). */
-  readonly host: string;
-  /** Path and query, e.g. `"/chat?room=1"`, percent-encoded. */
-  readonly path: string;
-  /** A fresh key from {@link generateKey}. */
-  readonly key: string;
-  /** Subprotocols to offer, in order of preference. */
-  readonly protocols?: readonly string[];
-  /** The `Sec-WebSocket-Extensions` offer. */
-  readonly extensions?: string;
-  /** The Origin header (RFC 6455 §4.1 item 8: browsers send it; other clients MAY). */
-  readonly origin?: string;
-  /** Extra headers, written last, in order. */
-  readonly headers?: ReadonlyArray<readonly [string, string]>;
-}
-
-/**
- * The client's opening handshake (RFC 6455 §4.1): `GET <path> HTTP/1.1`, Host, `Upgrade:
- * websocket`, `Connection: Upgrade`, Sec-WebSocket-Key, `Sec-WebSocket-Version: 13`, then
- * Origin, Sec-WebSocket-Protocol, Sec-WebSocket-Extensions and the extra headers when given.
- * Throws a TypeError for an invalid path, host, key or subprotocol, or an injectable header.
- */
-export function buildClientRequest(options: ClientRequestOptions): Buffer {
-  const { host, path, key, protocols = [], extensions, origin } = options;
-  // RFC 6455 §4.1 item 3: the request-target is the /resource name/: an absolute path and
-  // query, no fragment; RFC 9112 §3.2: no whitespace or controls.
-  if (path.charCodeAt(0) !== 0x2f || !isVisibleAscii(path) || path.includes("#")) {
-    throw new TypeError(`invalid request path ${JSON.stringify(path)}`);
-  }
-  if (!isValidHost(host)) throw new TypeError(`invalid host ${JSON.stringify(host)}`);
-  if (!isValidKey(key)) throw new TypeError(`invalid Sec-WebSocket-Key ${JSON.stringify(key)}`);
-  if (protocols.length > 0 && !isProtocolList(protocols)) {
-    throw new TypeError("subprotocols must be unique tokens");
-  }
-  const lines = [
-    `GET ${path} HTTP/1.1\r\n`,
-    `Host: ${host}\r\n`,
-    "Upgrade: websocket\r\n",
-    "Connection: Upgrade\r\n",
-    `Sec-WebSocket-Key: ${key}\r\n`,
-    `Sec-WebSocket-Version: ${WEBSOCKET_VERSION}\r\n`,
-  ];
-  if (origin !== undefined) {
-    assertHeaderValue("Origin", origin);
-    lines.push(`Origin: ${origin}\r\n`);
-  }
-  if (protocols.length > 0) lines.push(`Sec-WebSocket-Protocol: ${protocols.join(", ")}\r\n`);
-  if (extensions !== undefined && extensions !== "") {
-    assertHeaderValue("Sec-WebSocket-Extensions", extensions);
-    lines.push(`Sec-WebSocket-Extensions: ${extensions}\r\n`);
-  }
-  writeHeaders(lines, options.headers);
-  lines.push("\r\n");
-  return Buffer.from(lines.join(""), "latin1");
-}
-
-function isVisibleAscii(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c <= 0x20 || c >= 0x7f) return false;
-  }
-  return true;
-}
-
-/** What {@link validateServerResponse} returns for an accepted handshake. */
-export interface AcceptedResponse {
-  /** The subprotocol the server selected; `""` when none. */
-  readonly protocol: string;
-  /** The raw `Sec-WebSocket-Extensions` value the server accepted; `""` when none. */
-  readonly extensions: string;
-  /** Every header of the response. */
-  readonly headers: HttpHeaders;
-}
-
-/**
- * Validates the server's response per RFC 6455 §4.1 (client side), where each defect means the
- * client "MUST _Fail the WebSocket Connection_". Throws a {@link HandshakeError} whose status is
- * the response's status:
- *
- * - `ERR_UNEXPECTED_STATUS`: the status is not 101;
- * - `ERR_UNSUPPORTED_HTTP_VERSION`: not HTTP/1.1 or a later 1.x;
- * - `ERR_INVALID_UPGRADE`: Upgrade is not exactly `websocket` (case-insensitive);
- * - `ERR_INVALID_CONNECTION`: Connection does not list `upgrade`;
- * - `ERR_INVALID_ACCEPT`: not exactly one `Sec-WebSocket-Accept` equal to computeAccept(key);
- * - `ERR_INVALID_PROTOCOL`: a Sec-WebSocket-Protocol that is not exactly one of those offered;
- * - `ERR_UNEXPECTED_EXTENSIONS`: Sec-WebSocket-Extensions while none were offered.
- */
-export function validateServerResponse(
-  head: HttpResponseHead,
-  expected: { key: string; protocols: readonly string[]; extensionsOffered: boolean },
-): AcceptedResponse {
-  const { status, headers } = head;
-  const fail = (code: string, message: string): HandshakeError => new HandshakeError(code, status, message);
-  // RFC 6455 §4.1: "If the status code received from the server is not 101, the client
-  // handles the response per HTTP [RFC2616] procedures." Redirects etc. are the caller's call.
-  if (status !== 101) throw fail("ERR_UNEXPECTED_STATUS", `expected status 101, got ${status}`);
-  if (head.versionMajor !== 1 || head.versionMinor < 1) {
-    throw fail("ERR_UNSUPPORTED_HTTP_VERSION", "the WebSocket handshake requires HTTP/1.1");
-  }
-  // RFC 6455 §4.1 item 2: if the |Upgrade| header field "contains a value that is not an ASCII
-  // case-insensitive match for the value "websocket"", fail.
-  const upgrade = headers.tokens("upgrade");
-  if (upgrade.length !== 1 || upgrade[0]?.toLowerCase() !== "websocket") {
-    throw fail("ERR_INVALID_UPGRADE", "the Upgrade header must be websocket");
-  }
-  // RFC 6455 §4.1 item 3: |Connection| must contain a token matching "Upgrade".
-  if (!containsToken(headers.tokens("connection"), "upgrade")) {
-    throw fail("ERR_INVALID_CONNECTION", "the Connection header must include upgrade");
-  }
-  // RFC 6455 §4.1 item 4: |Sec-WebSocket-Accept| must be the base64 SHA-1 of key + GUID.
-  const accepts = headers.getAll("sec-websocket-accept");
-  if (accepts.length !== 1 || accepts[0] !== computeAccept(expected.key)) {
-    throw fail("ERR_INVALID_ACCEPT", "Sec-WebSocket-Accept does not match the key");
-  }
-  // RFC 6455 §4.1 item 6: a subprotocol "that was not present in the client's handshake" fails;
-  // RFC 6455 §4.3: Sec-WebSocket-Protocol-Server = token (exactly one).
-  let protocol = "";
-  if (headers.has("sec-websocket-protocol")) {
-    const lines = headers.getAll("sec-websocket-protocol");
-    const value = lines[0] ?? "";
-    if (lines.length !== 1 || !isToken(value) || !expected.protocols.includes(value)) {
-      throw fail("ERR_INVALID_PROTOCOL", "the server selected a subprotocol that was not offered");
-    }
-    protocol = value;
-  }
-  // RFC 6455 §4.1 item 5: an extension "that was not present in the client's handshake" fails.
-  // Which extensions were accepted, and with which parameters, is checked by the negotiation.
-  const extensions = headers.get("sec-websocket-extensions");
-  if (extensions !== undefined && !expected.extensionsOffered) {
-    throw fail("ERR_UNEXPECTED_EXTENSIONS", "the server accepted extensions that were not offered");
-  }
-  return { protocol, extensions: extensions ?? "", headers };
 }
