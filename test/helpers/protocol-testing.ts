@@ -7,7 +7,8 @@
  */
 
 import assert from "node:assert/strict";
-import { createHash, randomInt } from "node:crypto";
+import { createHash } from "node:crypto";
+import { createRng, pickSeed, type Rng } from "./random.js";
 import type { ProtocolError } from "../../src/errors.js";
 import type { FrameParserHandler } from "../../src/protocol/frame-parser.js";
 import type { ProtocolHandler } from "../../src/protocol/protocol.js";
@@ -16,24 +17,14 @@ import type { ProtocolHandler } from "../../src/protocol/protocol.js";
 // Seeded randomness
 // ---------------------------------------------------------------------------------------------
 
-/** A seeded generator of integers in [0, 2^32). */
-export type Rng = () => number;
+export type { Rng } from "./random.js";
 
-/** A small seeded PRNG (mulberry32): integers in [0, 2^32). */
-export function prng(seed: number): Rng {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
+/** A small seeded PRNG (mulberry32, shared with every randomized test): integers in [0, 2^32). */
+export const prng: (seed: number) => Rng = createRng;
 
-/** Runs `body` with a seeded PRNG; the seed (or WYND_SEED) is printed when it fails. */
+/** Runs `body` synchronously with a seeded PRNG; the seed (or WYND_SEED) is printed when it fails. */
 export function seeded(body: (next: Rng) => void): void {
-  const seed = process.env["WYND_SEED"] !== undefined ? Number(process.env["WYND_SEED"]) : randomInt(2 ** 31);
+  const seed = pickSeed();
   try {
     body(prng(seed));
   } catch (error) {
