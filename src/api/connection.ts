@@ -20,7 +20,16 @@
 import { WyndError } from "../errors.js";
 import type { UpgradeRequest } from "../protocol/handshake.js";
 import { ReadyState } from "../protocol/protocol.js";
-import type { WebSocketConnection } from "../transport/connection.js";
+import {
+  SINK_CLOSE,
+  SINK_DRAIN,
+  SINK_ERROR,
+  SINK_MESSAGE,
+  SINK_PING,
+  SINK_PONG,
+  type ConnectionSink,
+  type WebSocketConnection,
+} from "../transport/connection.js";
 import type {
   BinaryHandler,
   CloseEvent,
@@ -32,7 +41,7 @@ import type {
   TextHandler,
 } from "./events.js";
 import { forgetDecoded, rememberDecoded } from "./decoded-text.js";
-import { Handle } from "./handle.js";
+import { CLOSE_REQUESTED, DRAINED, ENDED, Handle, type HandleOwner } from "./handle.js";
 import type { Hub } from "./rooms.js";
 
 /** The event kinds of the loop (indices, so the queue holds no per-event objects). */
@@ -68,6 +77,8 @@ export interface ConnectionContext<Data> {
    * `onError` handlers of its own (to decide whether to print it when nobody listens).
    */
   readonly report: (error: Error, handle: Handle<Data>, handled: boolean) => void;
+  /** Called once per connection, when its close handlers have run. */
+  readonly finished: (connection: Connection<Data>) => void;
 }
 
 /**
@@ -88,7 +99,7 @@ export const FINISHED: unique symbol = Symbol("wynd.finished");
  * connection's {@link Handle}. Registration is synchronous and several handlers per event are
  * allowed (they run in registration order, each awaited).
  */
-export class Connection<Data = DefaultData> {
+export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwner {
   /** The connection's id (the same as `handle.id`). */
   readonly id: number;
   /** The handle passed to every handler of this connection. */
@@ -99,8 +110,10 @@ export class Connection<Data = DefaultData> {
   // Handler lists are replaced (copy-on-write) on registration, so the loop can iterate a
   // snapshot: a handler registered while an event is dispatched does not receive that event.
   // They start as the shared empty list: most connections register two or three kinds only.
-  #handlers: Array<readonly AnyHandler[]> = [EMPTY, EMPTY, EMPTY, EMPTY, EMPTY, EMPTY];
-  readonly #queue: unknown[] = []; // kind, payload, kind, payload...
+  // The lists are made on the first registration: the list of lists too.
+  #handlers: Array<readonly AnyHandler[]> | undefined;
+  /** kind, payload, kind, payload...: made when an event first has to wait. */
+  #queue: unknown[] | undefined;
   #head = 0;
   #queuedBytes = 0;
   /** Until the setup has finished, nothing is read at all. */
@@ -128,30 +141,56 @@ export class Connection<Data = DefaultData> {
     this.#engine = engine;
     this.#context = context;
     this.id = engine.id;
-    this.handle = new Handle({
-      engine,
-      request,
-      hub: context.hub,
-      data,
-      onCloseRequested: () => this.#stopMessages(),
-    });
+    this.handle = new Handle(engine, request, context.hub, data, this);
     // Nothing is delivered before the setup has run: the engine starts reading right after the
     // server's `connection` event, which is where this constructor runs.
     engine.pause();
-    engine.on("message", (payload, isBinary) => this.#deliver(isBinary ? BINARY : TEXT, payload));
-    engine.on("ping", (payload) => this.#deliver(PING, payload));
-    engine.on("pong", (payload) => this.#deliver(PONG, payload));
-    engine.on("error", (error) => this.#deliver(ERROR, error));
-    engine.on("close", (code, reason, wasClean) => {
-      // Leave every room and the client list now, not when the user's onClose runs: a
-      // broadcast from another connection must not count a dead peer, and a handler that
-      // never settles must not leave a ghost member.
-      context.hub.remove(this.handle);
-      const event: CloseEvent = { code, reason, wasClean };
-      this.#closeEvent = event;
-      this.#deliver(CLOSE, event);
-    });
+    // The engine calls the SINK_* methods below directly: no listener closure per event and
+    // no EventEmitter dispatch per message.
+    engine.setSink(this);
     this.#runSetup(request);
+  }
+
+  /** @internal */
+  [SINK_MESSAGE](payload: Buffer, isBinary: boolean): void {
+    this.#deliver(isBinary ? BINARY : TEXT, payload);
+  }
+
+  /** @internal */
+  [SINK_PING](payload: Buffer): void {
+    this.#deliver(PING, payload);
+  }
+
+  /** @internal */
+  [SINK_PONG](payload: Buffer): void {
+    this.#deliver(PONG, payload);
+  }
+
+  /** @internal */
+  [SINK_ERROR](error: Error): void {
+    this.#deliver(ERROR, error);
+  }
+
+  /** @internal */
+  [SINK_DRAIN](): void {
+    this.handle[DRAINED]();
+  }
+
+  /** @internal */
+  [SINK_CLOSE](code: number, reason: string, wasClean: boolean): void {
+    // Leave every room and the client list now, not when the user's onClose runs: a
+    // broadcast from another connection must not count a dead peer, and a handler that
+    // never settles must not leave a ghost member.
+    this.#context.hub.remove(this.handle);
+    const event: CloseEvent = { code, reason, wasClean };
+    this.#closeEvent = event;
+    this.#deliver(CLOSE, event);
+    this.handle[ENDED](code);
+  }
+
+  /** @internal The application called `handle.close()`. */
+  [CLOSE_REQUESTED](): void {
+    this.#stopMessages();
   }
 
   /**
@@ -233,7 +272,7 @@ export class Connection<Data = DefaultData> {
 
   #add(kind: number, handler: unknown): this {
     if (typeof handler !== "function") throw new TypeError("a handler must be a function");
-    const lists = this.#handlers;
+    const lists = (this.#handlers ??= [EMPTY, EMPTY, EMPTY, EMPTY, EMPTY, EMPTY]);
     lists[kind] = [...lists[kind]!, handler as AnyHandler];
     return this;
   }
@@ -272,11 +311,12 @@ export class Connection<Data = DefaultData> {
   /** An event from the engine, or a late close handler: run it now or queue it. */
   #deliver(kind: number, payload: unknown): void {
     if (this.#closing && kind < ERROR) return; // messages after close() are not delivered
-    if (this.#holds === 0 && this.#kind === NONE && this.#head === this.#queue.length) {
+    const queue = this.#queue;
+    if (this.#holds === 0 && this.#kind === NONE && (queue === undefined || this.#head === queue.length)) {
       this.#begin(kind, payload);
       this.#pump();
     } else {
-      this.#queue.push(kind, payload);
+      (this.#queue ??= []).push(kind, payload);
       if (kind < ERROR) this.#queuedBytes += (payload as Buffer).byteLength;
       this.#updateFlow();
     }
@@ -309,7 +349,7 @@ export class Connection<Data = DefaultData> {
         this.#event = payload;
     }
     this.#kind = kind;
-    this.#running = this.#handlers[kind]!;
+    this.#running = this.#handlers?.[kind] ?? EMPTY;
     this.#index = 0;
   }
 
@@ -318,10 +358,10 @@ export class Connection<Data = DefaultData> {
     while (this.#holds === 0) {
       if (this.#kind === NONE) {
         const queue = this.#queue;
-        if (this.#head === queue.length) {
+        if (queue === undefined || this.#head === queue.length) {
           // Reset only a queue that was used: setting the length of an empty array is not free
           // (2% of the pipelined echo through the API).
-          if (this.#head !== 0) {
+          if (queue !== undefined && this.#head !== 0) {
             queue.length = 0;
             this.#head = 0;
           }
@@ -352,7 +392,7 @@ export class Connection<Data = DefaultData> {
       !this.#closing &&
       (this.#settingUp ||
         this.#queuedBytes >= QUEUE_PAUSE_BYTES ||
-        this.#queue.length - this.#head >= 2 * QUEUE_PAUSE_EVENTS);
+        (this.#queue !== undefined && this.#queue.length - this.#head >= 2 * QUEUE_PAUSE_EVENTS));
     if (pause === engine.isPaused) return;
     // resume() may deliver queued chunks synchronously, re-entering #deliver: fine, every
     // path there ends in this method, which then sees the new queue.
@@ -389,6 +429,7 @@ export class Connection<Data = DefaultData> {
     if (kind === CLOSE && !this.#closeDispatched) {
       this.#closeDispatched = true;
       this.#resolveFinished?.();
+      this.#context.finished(this);
     }
   }
 
@@ -422,7 +463,7 @@ export class Connection<Data = DefaultData> {
   /** A handler threw or rejected: tell the connection's error handlers, then the server. */
   #failed(value: unknown): void {
     const error = toError(value);
-    const handlers = this.#handlers[ERROR]!;
+    const handlers = this.#handlers?.[ERROR] ?? EMPTY;
     for (const handler of handlers) {
       try {
         const result = (handler as ErrorHandler<Data>)(error, this.handle);

@@ -38,14 +38,19 @@ function handledRejection(error: Error): Promise<never> {
   return promise;
 }
 
-/** What a `Handle` is built from. @internal */
-export interface HandleInit<Data> {
-  readonly engine: WebSocketConnection;
-  readonly request: UpgradeRequest;
-  readonly hub: Hub<Data>;
-  readonly data: Data;
-  /** Called when the application starts the closing handshake (see `Connection`). */
-  readonly onCloseRequested: () => void;
+/**
+ * Key of the method a `Handle` calls on its owner when the application starts the closing
+ * handshake (the owner stops delivering messages). @internal
+ */
+export const CLOSE_REQUESTED: unique symbol = Symbol("wynd.closeRequested");
+/** Key of the method its connection calls when the engine drained. @internal */
+export const DRAINED: unique symbol = Symbol("wynd.drained");
+/** Key of the method its connection calls when the engine connection closed. @internal */
+export const ENDED: unique symbol = Symbol("wynd.ended");
+
+/** What owns a `Handle`: told when the application closes the connection. @internal */
+export interface HandleOwner {
+  [CLOSE_REQUESTED](): void;
 }
 
 /**
@@ -70,7 +75,7 @@ export class Handle<Data = DefaultData> {
   readonly #engine: WebSocketConnection;
   readonly #request: UpgradeRequest;
   readonly #hub: Hub<Data>;
-  readonly #onCloseRequested: () => void;
+  readonly #owner: HandleOwner;
   #query: URLSearchParams | undefined;
   #headers: Readonly<Record<string, string>> | undefined;
   // One pending promise shared by every send that waits for the same drain.
@@ -80,25 +85,39 @@ export class Handle<Data = DefaultData> {
   #closed: Promise<void> | undefined;
   #closeCode: number | undefined;
 
-  /** @internal Handles are created by `Wynd` for each accepted connection. */
-  constructor(init: HandleInit<Data>) {
-    const engine = init.engine;
+  /**
+   * @internal Handles are created by `Wynd` for each accepted connection. The owner forwards
+   * the engine's `drain` and `close` (see DRAINED and ENDED): no listener closures per handle.
+   */
+  constructor(
+    engine: WebSocketConnection,
+    request: UpgradeRequest,
+    hub: Hub<Data>,
+    data: Data,
+    owner: HandleOwner,
+  ) {
     this.#engine = engine;
-    this.#request = init.request;
-    this.#hub = init.hub;
-    this.#onCloseRequested = init.onCloseRequested;
+    this.#request = request;
+    this.#hub = hub;
+    this.#owner = owner;
     this.id = engine.id;
     this.remoteAddress = engine.remoteAddress ?? "";
-    this.path = init.request.path;
+    this.path = request.path;
     this.protocol = engine.protocol;
-    this.data = init.data;
-    engine.on("drain", () => this.#settleDrain(undefined));
-    engine.on("close", (code) => {
-      this.#closeCode = code;
-      if (this.#drain !== undefined) {
-        this.#settleDrain(new ConnectionClosedError("the connection closed before the message was written", code));
-      }
-    });
+    this.data = data;
+  }
+
+  /** @internal The engine drained: sends waiting for it resolve. */
+  [DRAINED](): void {
+    this.#settleDrain(undefined);
+  }
+
+  /** @internal The engine connection closed with `code`: sends waiting for a drain reject. */
+  [ENDED](code: number): void {
+    this.#closeCode = code;
+    if (this.#drain !== undefined) {
+      this.#settleDrain(new ConnectionClosedError("the connection closed before the message was written", code));
+    }
   }
 
   /** The query string of the upgrade request, parsed (empty when there was none). */
@@ -187,7 +206,7 @@ export class Handle<Data = DefaultData> {
       } catch (error) {
         return handledRejection(error as Error);
       }
-      this.#onCloseRequested();
+      this.#owner[CLOSE_REQUESTED]();
     }
     return (this.#closed ??= engine.closed().then(ignore));
   }

@@ -88,6 +88,7 @@ export class Wynd<Data = DefaultData> {
   readonly #connections = new Set<Connection<Data>>();
   readonly #createData: ((request: UpgradeRequest) => Data) | undefined;
   #middleware: Middleware<Data>[] = [];
+
   #errorHandlers: ServerErrorHandler<Data>[] = [];
   #closeHandlers: Array<() => unknown> = [];
   #closed: Promise<void> | undefined;
@@ -116,6 +117,7 @@ export class Wynd<Data = DefaultData> {
         return this.#runChain(this.#middleware, 0, connection, handle);
       },
       report: (error, handle, handled) => this.#emitError(error, handle, handled),
+      finished: (connection) => this.#connections.delete(connection),
     };
   }
 
@@ -270,7 +272,6 @@ export class Wynd<Data = DefaultData> {
   #accept(engine: WebSocketConnection, request: UpgradeRequest): void {
     const connection = new Connection<Data>(engine, request, {} as Data, this.#context);
     this.#connections.add(connection);
-    void connection[FINISHED].then(() => this.#connections.delete(connection));
   }
 
   /** Runs middleware `index` and, through `next`, the rest of the chain. */
@@ -317,6 +318,7 @@ export class Wynd<Data = DefaultData> {
 }
 
 const DEFAULT_HOST = "127.0.0.1";
+
 
 function ignore(): void {
   // Turns a chain result into Promise<void>.

@@ -56,6 +56,36 @@ export interface ConnectionInit {
   readonly deflate?: DeflateSetup | undefined;
 }
 
+/** Keys of the {@link ConnectionSink} methods (symbols keep them off the receiver's public surface). @internal */
+export const SINK_MESSAGE: unique symbol = Symbol("wynd.sink.message");
+/** @internal */
+export const SINK_PING: unique symbol = Symbol("wynd.sink.ping");
+/** @internal */
+export const SINK_PONG: unique symbol = Symbol("wynd.sink.pong");
+/** @internal */
+export const SINK_ERROR: unique symbol = Symbol("wynd.sink.error");
+/** @internal */
+export const SINK_DRAIN: unique symbol = Symbol("wynd.sink.drain");
+/** @internal */
+export const SINK_CLOSE: unique symbol = Symbol("wynd.sink.close");
+
+/**
+ * A direct receiver of a connection's events, for a layer built on the engine (the Wynd API):
+ * methods of one object instead of a listener closure per event, and no `emit` per message.
+ * While one is set, `message`, `ping` and `pong` go to it only (they are not emitted);
+ * `error`, `drain` and `close` are emitted as before and also given to it (`close` after the
+ * listeners, so the server has forgotten the connection first, as with a listener added later).
+ * @internal
+ */
+export interface ConnectionSink {
+  [SINK_MESSAGE](data: Buffer, isBinary: boolean): void;
+  [SINK_PING](data: Buffer): void;
+  [SINK_PONG](data: Buffer): void;
+  [SINK_ERROR](error: Error): void;
+  [SINK_DRAIN](): void;
+  [SINK_CLOSE](code: number, reason: string, wasClean: boolean): void;
+}
+
 const SOCKET_CONNECTION = Symbol("wynd.connection");
 type BoundSocket = Socket & { [SOCKET_CONNECTION]?: WebSocketConnection };
 
@@ -84,6 +114,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
 
   #socket: BoundSocket;
   #core: Protocol;
+  #sink: ConnectionSink | undefined;
   /** permessage-deflate (undefined when not negotiated: then nothing of it runs). */
   #deflate: DeflateChannel | undefined;
   #options: ResolvedConnectionOptions;
@@ -362,6 +393,15 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     if (!this.#paused) this.#drainQueue();
   }
 
+  /**
+   * Sends this connection's events to `sink` (see {@link ConnectionSink}). Set it before
+   * `start()`, once.
+   * @internal
+   */
+  setSink(sink: ConnectionSink): void {
+    this.#sink = sink;
+  }
+
   // ----- permessage-deflate hooks (called by the DeflateChannel) -----
 
   /** @internal A compressed message is being inflated: read nothing more meanwhile. */
@@ -437,7 +477,9 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
 
   /** @internal */
   onMessage(data: Buffer, isBinary: boolean): void {
-    this.emit("message", data, isBinary);
+    const sink = this.#sink;
+    if (sink !== undefined) sink[SINK_MESSAGE](data, isBinary);
+    else this.emit("message", data, isBinary);
   }
 
   /** @internal */
@@ -447,12 +489,16 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
       if (this.bufferedAmount < this.#options.highWaterMarkBytes) this.#core.sendPong(data);
       else this.#pendingPong = Buffer.from(data); // only the most recent one is answered
     }
-    this.emit("ping", data);
+    const sink = this.#sink;
+    if (sink !== undefined) sink[SINK_PING](data);
+    else this.emit("ping", data);
   }
 
   /** @internal */
   onPong(data: Buffer): void {
-    this.emit("pong", data);
+    const sink = this.#sink;
+    if (sink !== undefined) sink[SINK_PONG](data);
+    else this.emit("pong", data);
   }
 
   /** @internal */
@@ -566,6 +612,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     if (this.#needDrain) {
       this.#needDrain = false;
       this.emit("drain");
+      this.#sink?.[SINK_DRAIN]();
     }
   }
 
@@ -625,6 +672,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
 
   #emitError(error: Error): void {
     if (this.listenerCount("error") > 0) this.emit("error", error);
+    this.#sink?.[SINK_ERROR](error);
   }
 
   /** The socket is closed: report the end exactly once. */
@@ -642,7 +690,10 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     if (this.#heartbeatTimer !== undefined) clearTimeout(this.#heartbeatTimer);
     const received = this.#core.closeReceived;
     const wasClean = received !== undefined && this.#core.closeSent !== undefined;
-    this.emit("close", received?.code ?? 1006, received?.reason ?? "", wasClean);
+    const code = received?.code ?? 1006;
+    const reason = received?.reason ?? "";
+    this.emit("close", code, reason, wasClean);
+    this.#sink?.[SINK_CLOSE](code, reason, wasClean);
   }
 
   /** The error that ended the connection, if any (a protocol error, socket error, overflow...). */
