@@ -285,6 +285,11 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
       this.#setupFailed(error);
       return;
     }
+    // Handlers that returned no promise: the setup is over now, no microtask needed.
+    if (!isThenable(result)) {
+      this.#setupDone();
+      return;
+    }
     Promise.resolve(result).then(
       () => this.#setupDone(),
       (error: unknown) => this.#setupFailed(error),
