@@ -41,7 +41,7 @@ import type {
   TextHandler,
 } from "./events.js";
 import { forgetDecoded, rememberDecoded } from "./decoded-text.js";
-import { CLOSE_REQUESTED, DRAINED, ENDED, Handle, type HandleOwner } from "./handle.js";
+import { CLOSE_REQUESTED, DRAINED, ENDED, Handle, type HandleOwner, type NO_DATA } from "./handle.js";
 import type { Hub } from "./rooms.js";
 
 /** The event kinds of the loop (indices, so the queue holds no per-event objects). */
@@ -54,6 +54,12 @@ const ERROR = 4;
 const CLOSE = 5;
 
 type AnyHandler = (event: never, handle: never) => unknown;
+/**
+ * The handlers of one event kind: none, one (stored as itself: most connections register one
+ * handler per kind, and an array per kind was a sixth of the API's memory per connection), or
+ * several in registration order.
+ */
+type Handlers = AnyHandler | readonly AnyHandler[] | undefined;
 
 /**
  * Queued payload bytes past which the engine stops reading. 64 KiB is one socket read: a fast
@@ -109,9 +115,13 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
   readonly #context: ConnectionContext<Data>;
   // Handler lists are replaced (copy-on-write) on registration, so the loop can iterate a
   // snapshot: a handler registered while an event is dispatched does not receive that event.
-  // They start as the shared empty list: most connections register two or three kinds only.
-  // The lists are made on the first registration: the list of lists too.
-  #handlers: Array<readonly AnyHandler[]> | undefined;
+  // One field per kind (see Handlers): most connections register two or three kinds only.
+  #onText: Handlers;
+  #onBinary: Handlers;
+  #onPing: Handlers;
+  #onPong: Handlers;
+  #onError: Handlers;
+  #onClose: Handlers;
   /** kind, payload, kind, payload...: made when an event first has to wait. */
   #queue: unknown[] | undefined;
   #head = 0;
@@ -122,7 +132,7 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
   #holds = 1; // the setup
   #kind = NONE;
   #event: unknown;
-  #running: readonly AnyHandler[] = EMPTY;
+  #running: Handlers;
   #index = 0;
   /** The application closed the connection: no more message handlers. */
   #closing = false;
@@ -137,7 +147,12 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
   #releasers: [() => void, (error: unknown) => void] | undefined;
 
   /** @internal Connections are created by `Wynd`. */
-  constructor(engine: WebSocketConnection, request: UpgradeRequest, data: Data, context: ConnectionContext<Data>) {
+  constructor(
+    engine: WebSocketConnection,
+    request: UpgradeRequest,
+    data: Data | typeof NO_DATA,
+    context: ConnectionContext<Data>,
+  ) {
     this.#engine = engine;
     this.#context = context;
     this.id = engine.id;
@@ -272,8 +287,32 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
 
   #add(kind: number, handler: unknown): this {
     if (typeof handler !== "function") throw new TypeError("a handler must be a function");
-    const lists = (this.#handlers ??= [EMPTY, EMPTY, EMPTY, EMPTY, EMPTY, EMPTY]);
-    lists[kind] = [...lists[kind]!, handler as AnyHandler];
+    const previous = this.#handlersOf(kind);
+    const next: Handlers =
+      previous === undefined
+        ? (handler as AnyHandler)
+        : typeof previous === "function"
+          ? [previous, handler as AnyHandler]
+          : [...previous, handler as AnyHandler];
+    switch (kind) {
+      case TEXT:
+        this.#onText = next;
+        break;
+      case BINARY:
+        this.#onBinary = next;
+        break;
+      case PING:
+        this.#onPing = next;
+        break;
+      case PONG:
+        this.#onPong = next;
+        break;
+      case ERROR:
+        this.#onError = next;
+        break;
+      default:
+        this.#onClose = next;
+    }
     return this;
   }
 
@@ -343,7 +382,7 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
           // A close handler added after the close was dispatched: run only that one.
           this.#kind = CLOSE;
           this.#event = this.#closeEvent;
-          this.#running = [payload as AnyHandler];
+          this.#running = payload as AnyHandler;
           this.#index = 0;
           return;
         }
@@ -354,7 +393,7 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
         this.#event = payload;
     }
     this.#kind = kind;
-    this.#running = this.#handlers?.[kind] ?? EMPTY;
+    this.#running = this.#handlersOf(kind);
     this.#index = 0;
   }
 
@@ -381,11 +420,14 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
         this.#begin(kind, payload);
         continue;
       }
-      if (this.#index === this.#running.length) {
+      const running = this.#running;
+      const index = this.#index;
+      if (running === undefined || index === (typeof running === "function" ? 1 : running.length)) {
         this.#endEvent();
         continue;
       }
-      this.#call(this.#running[this.#index++]!);
+      this.#index = index + 1;
+      this.#call(typeof running === "function" ? running : running[index]!);
     }
     this.#updateFlow();
   }
@@ -430,11 +472,28 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
     if (kind === TEXT) forgetDecoded();
     this.#kind = NONE;
     this.#event = undefined;
-    this.#running = EMPTY;
+    this.#running = undefined;
     if (kind === CLOSE && !this.#closeDispatched) {
       this.#closeDispatched = true;
       this.#resolveFinished?.();
       this.#context.finished(this);
+    }
+  }
+
+  #handlersOf(kind: number): Handlers {
+    switch (kind) {
+      case TEXT:
+        return this.#onText;
+      case BINARY:
+        return this.#onBinary;
+      case PING:
+        return this.#onPing;
+      case PONG:
+        return this.#onPong;
+      case ERROR:
+        return this.#onError;
+      default:
+        return this.#onClose;
     }
   }
 
@@ -468,7 +527,8 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
   /** A handler threw or rejected: tell the connection's error handlers, then the server. */
   #failed(value: unknown): void {
     const error = toError(value);
-    const handlers = this.#handlers?.[ERROR] ?? EMPTY;
+    const registered = this.#onError;
+    const handlers = registered === undefined ? EMPTY : typeof registered === "function" ? [registered] : registered;
     for (const handler of handlers) {
       try {
         const result = (handler as ErrorHandler<Data>)(error, this.handle);

@@ -43,6 +43,8 @@ function handledRejection(error: Error): Promise<never> {
  * handshake (the owner stops delivering messages). @internal
  */
 export const CLOSE_REQUESTED: unique symbol = Symbol("wynd.closeRequested");
+/** The `data` of a handle whose default `{}` was not made yet. @internal */
+export const NO_DATA: unique symbol = Symbol("wynd.noData");
 /** Key of the method its connection calls when the engine drained. @internal */
 export const DRAINED: unique symbol = Symbol("wynd.drained");
 /** Key of the method its connection calls when the engine connection closed. @internal */
@@ -66,16 +68,13 @@ export class Handle<Data = DefaultData> {
   readonly path: string;
   /** The negotiated subprotocol (see the `selectProtocol` option), "" for none. */
   readonly protocol: string;
-  /**
-   * Per-connection application state, typed by `Wynd<Data>`. Starts as the `createData` option's
-   * result (or `{}`); handlers and middleware may change its fields or replace it.
-   */
-  data: Data;
 
   readonly #engine: WebSocketConnection;
   readonly #request: UpgradeRequest;
   readonly #hub: Hub<Data>;
   readonly #owner: HandleOwner;
+  /** NO_DATA until read or set: the default `{}` is made on first use (most servers never do). */
+  #data: Data | typeof NO_DATA;
   #query: URLSearchParams | undefined;
   #headers: Readonly<Record<string, string>> | undefined;
   // One pending promise shared by every send that waits for the same drain.
@@ -93,7 +92,7 @@ export class Handle<Data = DefaultData> {
     engine: WebSocketConnection,
     request: UpgradeRequest,
     hub: Hub<Data>,
-    data: Data,
+    data: Data | typeof NO_DATA,
     owner: HandleOwner,
   ) {
     this.#engine = engine;
@@ -104,7 +103,21 @@ export class Handle<Data = DefaultData> {
     this.remoteAddress = engine.remoteAddress ?? "";
     this.path = request.path;
     this.protocol = engine.protocol;
-    this.data = data;
+    this.#data = data;
+  }
+
+  /**
+   * Per-connection application state, typed by `Wynd<Data>`. Starts as the `createData` option's
+   * result (or `{}`); handlers and middleware may change its fields or replace it.
+   */
+  get data(): Data {
+    const data = this.#data;
+    if (data !== NO_DATA) return data;
+    return (this.#data = {} as Data);
+  }
+
+  set data(value: Data) {
+    this.#data = value;
   }
 
   /** @internal The engine drained: sends waiting for it resolve. */

@@ -24,7 +24,7 @@ import {
 } from "../transport/server.js";
 import { BEGIN_SHUTDOWN, Connection, FINISHED, toError, type ConnectionContext } from "./connection.js";
 import type { DefaultData, ServerErrorHandler } from "./events.js";
-import type { Handle } from "./handle.js";
+import { NO_DATA, type Handle } from "./handle.js";
 import { broadcastTo, Hub, Room, type BroadcastOptions } from "./rooms.js";
 
 /**
@@ -283,7 +283,7 @@ export class Wynd<Data = DefaultData> {
   }
 
   #accept(engine: WebSocketConnection, request: UpgradeRequest): void {
-    const connection = new Connection<Data>(engine, request, {} as Data, this.#context);
+    const connection = new Connection<Data>(engine, request, NO_DATA, this.#context);
     this.#connections.add(connection);
   }
 
