@@ -106,8 +106,6 @@ export const FINISHED: unique symbol = Symbol("wynd.finished");
  * allowed (they run in registration order, each awaited).
  */
 export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwner {
-  /** The connection's id (the same as `handle.id`). */
-  readonly id: number;
   /** The handle passed to every handler of this connection. */
   readonly handle: Handle<Data>;
 
@@ -137,12 +135,10 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
   /** The application closed the connection: no more message handlers. */
   #closing = false;
   #closeEvent: CloseEvent | undefined;
-  /** The close handlers' snapshot was taken: a handler added now is run on its own. */
-  #closeStarted = false;
-  #closeDispatched = false;
+  /** Where the close handlers are (see CLOSE_STARTED). */
+  #closeStage = CLOSE_NOT_STARTED;
   /** Made when `Wynd.close()` asks for it (see FINISHED): most connections never need it. */
-  #finished: Promise<void> | undefined;
-  #resolveFinished: (() => void) | undefined;
+  #finished: { readonly promise: Promise<void>; resolve: (() => void) | undefined } | undefined;
   /** The callbacks of a handler's promise, made for the first handler that returns one. */
   #releasers: [() => void, (error: unknown) => void] | undefined;
 
@@ -155,7 +151,6 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
   ) {
     this.#engine = engine;
     this.#context = context;
-    this.id = engine.id;
     this.handle = new Handle(engine, request, context.hub, data, this);
     // Nothing is delivered before the setup has run: the engine starts reading right after the
     // server's `connection` event, which is where this constructor runs.
@@ -248,7 +243,7 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
    */
   onClose(handler: CloseHandler<Data>): this {
     this.#add(CLOSE, handler);
-    if (this.#closeStarted) this.#deliver(CLOSE, handler);
+    if (this.#closeStage !== CLOSE_NOT_STARTED) this.#deliver(CLOSE, handler);
     return this;
   }
 
@@ -270,6 +265,11 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
     return this.#add(PONG, handler);
   }
 
+  /** The connection's id (the same as `handle.id`). */
+  get id(): number {
+    return this.#engine.id;
+  }
+
   /** @internal Server shutdown: stop delivering messages and let the close handshake run. */
   [BEGIN_SHUTDOWN](): void {
     this.#stopMessages();
@@ -278,11 +278,15 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
   /** @internal Resolves once the close handlers have run. */
   get [FINISHED](): Promise<void> {
     if (this.#finished === undefined) {
-      this.#finished = this.#closeDispatched
-        ? Promise.resolve()
-        : new Promise((resolve) => (this.#resolveFinished = resolve));
+      if (this.#closeStage === CLOSE_DISPATCHED) {
+        this.#finished = { promise: Promise.resolve(), resolve: undefined };
+      } else {
+        let resolve!: () => void;
+        const promise = new Promise<void>((resolveFinished) => (resolve = resolveFinished));
+        this.#finished = { promise, resolve };
+      }
     }
-    return this.#finished;
+    return this.#finished.promise;
   }
 
   #add(kind: number, handler: unknown): this {
@@ -386,7 +390,7 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
           this.#index = 0;
           return;
         }
-        this.#closeStarted = true;
+        if (this.#closeStage === CLOSE_NOT_STARTED) this.#closeStage = CLOSE_STARTED;
         this.#event = payload;
         break;
       default:
@@ -473,9 +477,9 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
     this.#kind = NONE;
     this.#event = undefined;
     this.#running = undefined;
-    if (kind === CLOSE && !this.#closeDispatched) {
-      this.#closeDispatched = true;
-      this.#resolveFinished?.();
+    if (kind === CLOSE && this.#closeStage !== CLOSE_DISPATCHED) {
+      this.#closeStage = CLOSE_DISPATCHED;
+      this.#finished?.resolve?.();
       this.#context.finished(this);
     }
   }
@@ -542,6 +546,13 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
 }
 
 const EMPTY: readonly AnyHandler[] = Object.freeze([]);
+
+/** `#closeStage`: the close handlers' snapshot was not taken yet... */
+const CLOSE_NOT_STARTED = 0;
+/** ...it was (a handler added now is run on its own)... */
+const CLOSE_STARTED = 1;
+/** ...and they have all run. */
+const CLOSE_DISPATCHED = 2;
 
 function noop(): void {
   // A close(1011) after a failed setup can only fail if the connection is already gone.

@@ -60,14 +60,11 @@ export interface HandleOwner {
  * the connection, so it may be used as a key (`Map<Handle, …>`) or compared with `===`.
  */
 export class Handle<Data = DefaultData> {
-  /** The connection's id: a process-unique integer, increasing (the engine connection's id). */
-  readonly id: number;
+
   /** The peer's IP address, captured when the connection opened ("" if the socket had none). */
   readonly remoteAddress: string;
-  /** The path of the upgrade request (without the query), e.g. `"/chat"`. */
-  readonly path: string;
-  /** The negotiated subprotocol (see the `selectProtocol` option), "" for none. */
-  readonly protocol: string;
+
+
 
   readonly #engine: WebSocketConnection;
   readonly #request: UpgradeRequest;
@@ -78,9 +75,7 @@ export class Handle<Data = DefaultData> {
   #query: URLSearchParams | undefined;
   #headers: Readonly<Record<string, string>> | undefined;
   // One pending promise shared by every send that waits for the same drain.
-  #drain: Promise<void> | undefined;
-  #drainResolve: (() => void) | undefined;
-  #drainReject: ((error: Error) => void) | undefined;
+  #drain: PendingDrain | undefined;
   #closed: Promise<void> | undefined;
   #closeCode: number | undefined;
 
@@ -99,11 +94,26 @@ export class Handle<Data = DefaultData> {
     this.#request = request;
     this.#hub = hub;
     this.#owner = owner;
-    this.id = engine.id;
     this.remoteAddress = engine.remoteAddress ?? "";
-    this.path = request.path;
-    this.protocol = engine.protocol;
     this.#data = data;
+  }
+
+  // id, path and protocol are read from the engine and the request (fields of a handle are
+  // memory per connection).
+
+  /** The connection's id: a process-unique integer, increasing (the engine connection's id). */
+  get id(): number {
+    return this.#engine.id;
+  }
+
+  /** The path of the upgrade request (without the query), e.g. `"/chat"`. */
+  get path(): string {
+    return this.#request.path;
+  }
+
+  /** The negotiated subprotocol (see the `selectProtocol` option), "" for none. */
+  get protocol(): string {
+    return this.#engine.protocol;
   }
 
   /**
@@ -283,24 +293,34 @@ export class Handle<Data = DefaultData> {
         new WyndError("ERR_MESSAGE_DROPPED", "the message was dropped: the peer's outbound buffer is full"),
       );
     }
-    if (this.#drain === undefined) {
-      this.#drain = new Promise<void>((resolve, reject) => {
-        this.#drainResolve = resolve;
-        this.#drainReject = reject;
+    let drain = this.#drain;
+    if (drain === undefined) {
+      let resolve!: () => void;
+      let reject!: (error: Error) => void;
+      const promise = new Promise<void>((resolveDrain, rejectDrain) => {
+        resolve = resolveDrain;
+        reject = rejectDrain;
       });
-      this.#drain.catch(ignore);
+      promise.catch(ignore);
+      drain = this.#drain = { promise, resolve, reject };
     }
-    return this.#drain;
+    return drain.promise;
   }
 
   #settleDrain(error: Error | undefined): void {
-    if (this.#drain === undefined) return;
-    const resolve = this.#drainResolve!;
-    const reject = this.#drainReject!;
-    this.#drain = this.#drainResolve = this.#drainReject = undefined;
-    if (error === undefined) resolve();
-    else reject(error);
+    const drain = this.#drain;
+    if (drain === undefined) return;
+    this.#drain = undefined;
+    if (error === undefined) drain.resolve();
+    else drain.reject(error);
   }
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** The promise every send waiting for the same drain shares, with its callbacks. */
+interface PendingDrain {
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}
