@@ -17,7 +17,6 @@
  * @module
  */
 
-import { WyndError } from "../errors.js";
 import type { UpgradeRequest } from "../protocol/handshake.js";
 import { ReadyState } from "../protocol/protocol.js";
 import {
@@ -40,9 +39,9 @@ import type {
   OpenHandler,
   TextHandler,
 } from "./events.js";
+import { BEGIN_SHUTDOWN, FINISHED, toError, type ConnectionContext } from "./connection-context.js";
 import { forgetDecoded, rememberDecoded } from "./decoded-text.js";
 import { CLOSE_REQUESTED, DRAINED, ENDED, Handle, type HandleOwner, type NO_DATA } from "./handle.js";
-import type { Hub } from "./rooms.js";
 
 /** The event kinds of the loop (indices, so the queue holds no per-event objects). */
 const NONE = -1;
@@ -69,36 +68,6 @@ type Handlers = AnyHandler | readonly AnyHandler[] | undefined;
 export const QUEUE_PAUSE_BYTES = 64 * 1024;
 /** Queued events past which the engine stops reading (many tiny messages cost per event too). */
 export const QUEUE_PAUSE_EVENTS = 256;
-
-/** What `Wynd` gives each connection. @internal */
-export interface ConnectionContext<Data> {
-  readonly hub: Hub<Data>;
-  /**
-   * Runs the middleware and the `onConnection` handlers. May throw or reject: the error is
-   * reported and the connection closed with 1011.
-   */
-  readonly setup: (connection: Connection<Data>, handle: Handle<Data>, request: UpgradeRequest) => unknown;
-  /**
-   * Reports a handler failure to the server level. `handled` tells whether the connection had
-   * `onError` handlers of its own (to decide whether to print it when nobody listens).
-   */
-  readonly report: (error: Error, handle: Handle<Data>, handled: boolean) => void;
-  /** Called once per connection, when its close handlers have run. */
-  readonly finished: (connection: Connection<Data>) => void;
-}
-
-/**
- * Key of the method `Wynd.close()` calls on each connection: stop delivering messages and read
- * again so the closing handshake can complete. A symbol keeps it off the public surface.
- * @internal
- */
-export const BEGIN_SHUTDOWN: unique symbol = Symbol("wynd.beginShutdown");
-/**
- * Key of the promise that resolves once a connection's close handlers have run, which
- * `Wynd.close()` waits for before the server's own `onClose`.
- * @internal
- */
-export const FINISHED: unique symbol = Symbol("wynd.finished");
 
 /**
  * A new connection, as passed to `onConnection`. Register handlers on it; they receive the
@@ -564,10 +533,4 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     (typeof value === "object" || typeof value === "function") &&
     typeof (value as { then?: unknown }).then === "function"
   );
-}
-
-/** Handlers may throw anything; error handlers receive an `Error`. @internal */
-export function toError(value: unknown): Error {
-  if (value instanceof Error) return value;
-  return new WyndError("ERR_HANDLER_THREW", `a handler threw a non-Error value: ${String(value)}`, { cause: value });
 }

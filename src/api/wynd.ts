@@ -22,7 +22,8 @@ import {
   type UpgradeContext,
   type UpgradeDecision,
 } from "../transport/server.js";
-import { BEGIN_SHUTDOWN, Connection, FINISHED, toError, type ConnectionContext } from "./connection.js";
+import { BEGIN_SHUTDOWN, FINISHED, toError, type ConnectionContext } from "./connection-context.js";
+import { Connection } from "./connection.js";
 import type { DefaultData, ServerErrorHandler } from "./events.js";
 import { NO_DATA, type Handle } from "./handle.js";
 import { broadcastTo, Hub, Room, type BroadcastOptions } from "./rooms.js";
