@@ -17,10 +17,18 @@
  * @module
  */
 
-import { WyndError } from "../errors.js";
 import type { UpgradeRequest } from "../protocol/handshake.js";
 import { ReadyState } from "../protocol/protocol.js";
-import type { WebSocketConnection } from "../transport/connection.js";
+import {
+  SINK_CLOSE,
+  SINK_DRAIN,
+  SINK_ERROR,
+  SINK_MESSAGE,
+  SINK_PING,
+  SINK_PONG,
+  type ConnectionSink,
+  type WebSocketConnection,
+} from "../transport/connection.js";
 import type {
   BinaryHandler,
   CloseEvent,
@@ -31,9 +39,9 @@ import type {
   OpenHandler,
   TextHandler,
 } from "./events.js";
+import { BEGIN_SHUTDOWN, FINISHED, toError, type ConnectionContext } from "./connection-context.js";
 import { forgetDecoded, rememberDecoded } from "./decoded-text.js";
-import { Handle } from "./handle.js";
-import type { Hub } from "./rooms.js";
+import { CLOSE_REQUESTED, DRAINED, ENDED, Handle, type HandleOwner, type NO_DATA } from "./handle.js";
 
 /** The event kinds of the loop (indices, so the queue holds no per-event objects). */
 const NONE = -1;
@@ -45,6 +53,12 @@ const ERROR = 4;
 const CLOSE = 5;
 
 type AnyHandler = (event: never, handle: never) => unknown;
+/**
+ * The handlers of one event kind: none, one (stored as itself: most connections register one
+ * handler per kind, and an array per kind was a sixth of the API's memory per connection), or
+ * several in registration order.
+ */
+type Handlers = AnyHandler | readonly AnyHandler[] | undefined;
 
 /**
  * Queued payload bytes past which the engine stops reading. 64 KiB is one socket read: a fast
@@ -55,42 +69,12 @@ export const QUEUE_PAUSE_BYTES = 64 * 1024;
 /** Queued events past which the engine stops reading (many tiny messages cost per event too). */
 export const QUEUE_PAUSE_EVENTS = 256;
 
-/** What `Wynd` gives each connection. @internal */
-export interface ConnectionContext<Data> {
-  readonly hub: Hub<Data>;
-  /**
-   * Runs the middleware and the `onConnection` handlers. May throw or reject: the error is
-   * reported and the connection closed with 1011.
-   */
-  readonly setup: (connection: Connection<Data>, handle: Handle<Data>, request: UpgradeRequest) => unknown;
-  /**
-   * Reports a handler failure to the server level. `handled` tells whether the connection had
-   * `onError` handlers of its own (to decide whether to print it when nobody listens).
-   */
-  readonly report: (error: Error, handle: Handle<Data>, handled: boolean) => void;
-}
-
-/**
- * Key of the method `Wynd.close()` calls on each connection: stop delivering messages and read
- * again so the closing handshake can complete. A symbol keeps it off the public surface.
- * @internal
- */
-export const BEGIN_SHUTDOWN: unique symbol = Symbol("wynd.beginShutdown");
-/**
- * Key of the promise that resolves once a connection's close handlers have run, which
- * `Wynd.close()` waits for before the server's own `onClose`.
- * @internal
- */
-export const FINISHED: unique symbol = Symbol("wynd.finished");
-
 /**
  * A new connection, as passed to `onConnection`. Register handlers on it; they receive the
  * connection's {@link Handle}. Registration is synchronous and several handlers per event are
  * allowed (they run in registration order, each awaited).
  */
-export class Connection<Data = DefaultData> {
-  /** The connection's id (the same as `handle.id`). */
-  readonly id: number;
+export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwner {
   /** The handle passed to every handler of this connection. */
   readonly handle: Handle<Data>;
 
@@ -98,9 +82,15 @@ export class Connection<Data = DefaultData> {
   readonly #context: ConnectionContext<Data>;
   // Handler lists are replaced (copy-on-write) on registration, so the loop can iterate a
   // snapshot: a handler registered while an event is dispatched does not receive that event.
-  // They start as the shared empty list: most connections register two or three kinds only.
-  #handlers: Array<readonly AnyHandler[]> = [EMPTY, EMPTY, EMPTY, EMPTY, EMPTY, EMPTY];
-  readonly #queue: unknown[] = []; // kind, payload, kind, payload...
+  // One field per kind (see Handlers): most connections register two or three kinds only.
+  #onText: Handlers;
+  #onBinary: Handlers;
+  #onPing: Handlers;
+  #onPong: Handlers;
+  #onError: Handlers;
+  #onClose: Handlers;
+  /** kind, payload, kind, payload...: made when an event first has to wait. */
+  #queue: unknown[] | undefined;
   #head = 0;
   #queuedBytes = 0;
   /** Until the setup has finished, nothing is read at all. */
@@ -109,49 +99,77 @@ export class Connection<Data = DefaultData> {
   #holds = 1; // the setup
   #kind = NONE;
   #event: unknown;
-  #running: readonly AnyHandler[] = EMPTY;
+  #running: Handlers;
   #index = 0;
   /** The application closed the connection: no more message handlers. */
   #closing = false;
   #closeEvent: CloseEvent | undefined;
-  /** The close handlers' snapshot was taken: a handler added now is run on its own. */
-  #closeStarted = false;
-  #closeDispatched = false;
+  /** Where the close handlers are (see CLOSE_STARTED). */
+  #closeStage = CLOSE_NOT_STARTED;
   /** Made when `Wynd.close()` asks for it (see FINISHED): most connections never need it. */
-  #finished: Promise<void> | undefined;
-  #resolveFinished: (() => void) | undefined;
+  #finished: { readonly promise: Promise<void>; resolve: (() => void) | undefined } | undefined;
   /** The callbacks of a handler's promise, made for the first handler that returns one. */
   #releasers: [() => void, (error: unknown) => void] | undefined;
 
   /** @internal Connections are created by `Wynd`. */
-  constructor(engine: WebSocketConnection, request: UpgradeRequest, data: Data, context: ConnectionContext<Data>) {
+  constructor(
+    engine: WebSocketConnection,
+    request: UpgradeRequest,
+    data: Data | typeof NO_DATA,
+    context: ConnectionContext<Data>,
+  ) {
     this.#engine = engine;
     this.#context = context;
-    this.id = engine.id;
-    this.handle = new Handle({
-      engine,
-      request,
-      hub: context.hub,
-      data,
-      onCloseRequested: () => this.#stopMessages(),
-    });
+    this.handle = new Handle(engine, request, context.hub, data, this);
     // Nothing is delivered before the setup has run: the engine starts reading right after the
     // server's `connection` event, which is where this constructor runs.
     engine.pause();
-    engine.on("message", (payload, isBinary) => this.#deliver(isBinary ? BINARY : TEXT, payload));
-    engine.on("ping", (payload) => this.#deliver(PING, payload));
-    engine.on("pong", (payload) => this.#deliver(PONG, payload));
-    engine.on("error", (error) => this.#deliver(ERROR, error));
-    engine.on("close", (code, reason, wasClean) => {
-      // Leave every room and the client list now, not when the user's onClose runs: a
-      // broadcast from another connection must not count a dead peer, and a handler that
-      // never settles must not leave a ghost member.
-      context.hub.remove(this.handle);
-      const event: CloseEvent = { code, reason, wasClean };
-      this.#closeEvent = event;
-      this.#deliver(CLOSE, event);
-    });
+    // The engine calls the SINK_* methods below directly: no listener closure per event and
+    // no EventEmitter dispatch per message.
+    engine.setSink(this);
     this.#runSetup(request);
+  }
+
+  /** @internal */
+  [SINK_MESSAGE](payload: Buffer, isBinary: boolean): void {
+    this.#deliver(isBinary ? BINARY : TEXT, payload);
+  }
+
+  /** @internal */
+  [SINK_PING](payload: Buffer): void {
+    this.#deliver(PING, payload);
+  }
+
+  /** @internal */
+  [SINK_PONG](payload: Buffer): void {
+    this.#deliver(PONG, payload);
+  }
+
+  /** @internal */
+  [SINK_ERROR](error: Error): void {
+    this.#deliver(ERROR, error);
+  }
+
+  /** @internal */
+  [SINK_DRAIN](): void {
+    this.handle[DRAINED]();
+  }
+
+  /** @internal */
+  [SINK_CLOSE](code: number, reason: string, wasClean: boolean): void {
+    // Leave every room and the client list now, not when the user's onClose runs: a
+    // broadcast from another connection must not count a dead peer, and a handler that
+    // never settles must not leave a ghost member.
+    this.#context.hub.remove(this.handle);
+    const event: CloseEvent = { code, reason, wasClean };
+    this.#closeEvent = event;
+    this.#deliver(CLOSE, event);
+    this.handle[ENDED](code);
+  }
+
+  /** @internal The application called `handle.close()`. */
+  [CLOSE_REQUESTED](): void {
+    this.#stopMessages();
   }
 
   /**
@@ -194,7 +212,7 @@ export class Connection<Data = DefaultData> {
    */
   onClose(handler: CloseHandler<Data>): this {
     this.#add(CLOSE, handler);
-    if (this.#closeStarted) this.#deliver(CLOSE, handler);
+    if (this.#closeStage !== CLOSE_NOT_STARTED) this.#deliver(CLOSE, handler);
     return this;
   }
 
@@ -216,6 +234,11 @@ export class Connection<Data = DefaultData> {
     return this.#add(PONG, handler);
   }
 
+  /** The connection's id (the same as `handle.id`). */
+  get id(): number {
+    return this.#engine.id;
+  }
+
   /** @internal Server shutdown: stop delivering messages and let the close handshake run. */
   [BEGIN_SHUTDOWN](): void {
     this.#stopMessages();
@@ -224,17 +247,45 @@ export class Connection<Data = DefaultData> {
   /** @internal Resolves once the close handlers have run. */
   get [FINISHED](): Promise<void> {
     if (this.#finished === undefined) {
-      this.#finished = this.#closeDispatched
-        ? Promise.resolve()
-        : new Promise((resolve) => (this.#resolveFinished = resolve));
+      if (this.#closeStage === CLOSE_DISPATCHED) {
+        this.#finished = { promise: Promise.resolve(), resolve: undefined };
+      } else {
+        let resolve!: () => void;
+        const promise = new Promise<void>((resolveFinished) => (resolve = resolveFinished));
+        this.#finished = { promise, resolve };
+      }
     }
-    return this.#finished;
+    return this.#finished.promise;
   }
 
   #add(kind: number, handler: unknown): this {
     if (typeof handler !== "function") throw new TypeError("a handler must be a function");
-    const lists = this.#handlers;
-    lists[kind] = [...lists[kind]!, handler as AnyHandler];
+    const previous = this.#handlersOf(kind);
+    const next: Handlers =
+      previous === undefined
+        ? (handler as AnyHandler)
+        : typeof previous === "function"
+          ? [previous, handler as AnyHandler]
+          : [...previous, handler as AnyHandler];
+    switch (kind) {
+      case TEXT:
+        this.#onText = next;
+        break;
+      case BINARY:
+        this.#onBinary = next;
+        break;
+      case PING:
+        this.#onPing = next;
+        break;
+      case PONG:
+        this.#onPong = next;
+        break;
+      case ERROR:
+        this.#onError = next;
+        break;
+      default:
+        this.#onClose = next;
+    }
     return this;
   }
 
@@ -244,6 +295,11 @@ export class Connection<Data = DefaultData> {
       result = this.#context.setup(this, this.handle, request);
     } catch (error) {
       this.#setupFailed(error);
+      return;
+    }
+    // Handlers that returned no promise: the setup is over now, no microtask needed.
+    if (!isThenable(result)) {
+      this.#setupDone();
       return;
     }
     Promise.resolve(result).then(
@@ -272,11 +328,12 @@ export class Connection<Data = DefaultData> {
   /** An event from the engine, or a late close handler: run it now or queue it. */
   #deliver(kind: number, payload: unknown): void {
     if (this.#closing && kind < ERROR) return; // messages after close() are not delivered
-    if (this.#holds === 0 && this.#kind === NONE && this.#head === this.#queue.length) {
+    const queue = this.#queue;
+    if (this.#holds === 0 && this.#kind === NONE && (queue === undefined || this.#head === queue.length)) {
       this.#begin(kind, payload);
       this.#pump();
     } else {
-      this.#queue.push(kind, payload);
+      (this.#queue ??= []).push(kind, payload);
       if (kind < ERROR) this.#queuedBytes += (payload as Buffer).byteLength;
       this.#updateFlow();
     }
@@ -298,18 +355,18 @@ export class Connection<Data = DefaultData> {
           // A close handler added after the close was dispatched: run only that one.
           this.#kind = CLOSE;
           this.#event = this.#closeEvent;
-          this.#running = [payload as AnyHandler];
+          this.#running = payload as AnyHandler;
           this.#index = 0;
           return;
         }
-        this.#closeStarted = true;
+        if (this.#closeStage === CLOSE_NOT_STARTED) this.#closeStage = CLOSE_STARTED;
         this.#event = payload;
         break;
       default:
         this.#event = payload;
     }
     this.#kind = kind;
-    this.#running = this.#handlers[kind]!;
+    this.#running = this.#handlersOf(kind);
     this.#index = 0;
   }
 
@@ -318,10 +375,10 @@ export class Connection<Data = DefaultData> {
     while (this.#holds === 0) {
       if (this.#kind === NONE) {
         const queue = this.#queue;
-        if (this.#head === queue.length) {
+        if (queue === undefined || this.#head === queue.length) {
           // Reset only a queue that was used: setting the length of an empty array is not free
           // (2% of the pipelined echo through the API).
-          if (this.#head !== 0) {
+          if (queue !== undefined && this.#head !== 0) {
             queue.length = 0;
             this.#head = 0;
           }
@@ -336,11 +393,14 @@ export class Connection<Data = DefaultData> {
         this.#begin(kind, payload);
         continue;
       }
-      if (this.#index === this.#running.length) {
+      const running = this.#running;
+      const index = this.#index;
+      if (running === undefined || index === (typeof running === "function" ? 1 : running.length)) {
         this.#endEvent();
         continue;
       }
-      this.#call(this.#running[this.#index++]!);
+      this.#index = index + 1;
+      this.#call(typeof running === "function" ? running : running[index]!);
     }
     this.#updateFlow();
   }
@@ -352,7 +412,7 @@ export class Connection<Data = DefaultData> {
       !this.#closing &&
       (this.#settingUp ||
         this.#queuedBytes >= QUEUE_PAUSE_BYTES ||
-        this.#queue.length - this.#head >= 2 * QUEUE_PAUSE_EVENTS);
+        (this.#queue !== undefined && this.#queue.length - this.#head >= 2 * QUEUE_PAUSE_EVENTS));
     if (pause === engine.isPaused) return;
     // resume() may deliver queued chunks synchronously, re-entering #deliver: fine, every
     // path there ends in this method, which then sees the new queue.
@@ -385,10 +445,28 @@ export class Connection<Data = DefaultData> {
     if (kind === TEXT) forgetDecoded();
     this.#kind = NONE;
     this.#event = undefined;
-    this.#running = EMPTY;
-    if (kind === CLOSE && !this.#closeDispatched) {
-      this.#closeDispatched = true;
-      this.#resolveFinished?.();
+    this.#running = undefined;
+    if (kind === CLOSE && this.#closeStage !== CLOSE_DISPATCHED) {
+      this.#closeStage = CLOSE_DISPATCHED;
+      this.#finished?.resolve?.();
+      this.#context.finished(this);
+    }
+  }
+
+  #handlersOf(kind: number): Handlers {
+    switch (kind) {
+      case TEXT:
+        return this.#onText;
+      case BINARY:
+        return this.#onBinary;
+      case PING:
+        return this.#onPing;
+      case PONG:
+        return this.#onPong;
+      case ERROR:
+        return this.#onError;
+      default:
+        return this.#onClose;
     }
   }
 
@@ -422,7 +500,8 @@ export class Connection<Data = DefaultData> {
   /** A handler threw or rejected: tell the connection's error handlers, then the server. */
   #failed(value: unknown): void {
     const error = toError(value);
-    const handlers = this.#handlers[ERROR]!;
+    const registered = this.#onError;
+    const handlers = registered === undefined ? EMPTY : typeof registered === "function" ? [registered] : registered;
     for (const handler of handlers) {
       try {
         const result = (handler as ErrorHandler<Data>)(error, this.handle);
@@ -437,6 +516,13 @@ export class Connection<Data = DefaultData> {
 
 const EMPTY: readonly AnyHandler[] = Object.freeze([]);
 
+/** `#closeStage`: the close handlers' snapshot was not taken yet... */
+const CLOSE_NOT_STARTED = 0;
+/** ...it was (a handler added now is run on its own)... */
+const CLOSE_STARTED = 1;
+/** ...and they have all run. */
+const CLOSE_DISPATCHED = 2;
+
 function noop(): void {
   // A close(1011) after a failed setup can only fail if the connection is already gone.
 }
@@ -447,10 +533,4 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
     (typeof value === "object" || typeof value === "function") &&
     typeof (value as { then?: unknown }).then === "function"
   );
-}
-
-/** Handlers may throw anything; error handlers receive an `Error`. @internal */
-export function toError(value: unknown): Error {
-  if (value instanceof Error) return value;
-  return new WyndError("ERR_HANDLER_THREW", `a handler threw a non-Error value: ${String(value)}`, { cause: value });
 }

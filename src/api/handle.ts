@@ -38,14 +38,21 @@ function handledRejection(error: Error): Promise<never> {
   return promise;
 }
 
-/** What a `Handle` is built from. @internal */
-export interface HandleInit<Data> {
-  readonly engine: WebSocketConnection;
-  readonly request: UpgradeRequest;
-  readonly hub: Hub<Data>;
-  readonly data: Data;
-  /** Called when the application starts the closing handshake (see `Connection`). */
-  readonly onCloseRequested: () => void;
+/**
+ * Key of the method a `Handle` calls on its owner when the application starts the closing
+ * handshake (the owner stops delivering messages). @internal
+ */
+export const CLOSE_REQUESTED: unique symbol = Symbol("wynd.closeRequested");
+/** The `data` of a handle whose default `{}` was not made yet. @internal */
+export const NO_DATA: unique symbol = Symbol("wynd.noData");
+/** Key of the method its connection calls when the engine drained. @internal */
+export const DRAINED: unique symbol = Symbol("wynd.drained");
+/** Key of the method its connection calls when the engine connection closed. @internal */
+export const ENDED: unique symbol = Symbol("wynd.ended");
+
+/** What owns a `Handle`: told when the application closes the connection. @internal */
+export interface HandleOwner {
+  [CLOSE_REQUESTED](): void;
 }
 
 /**
@@ -53,52 +60,87 @@ export interface HandleInit<Data> {
  * the connection, so it may be used as a key (`Map<Handle, …>`) or compared with `===`.
  */
 export class Handle<Data = DefaultData> {
-  /** The connection's id: a process-unique integer, increasing (the engine connection's id). */
-  readonly id: number;
+
   /** The peer's IP address, captured when the connection opened ("" if the socket had none). */
   readonly remoteAddress: string;
-  /** The path of the upgrade request (without the query), e.g. `"/chat"`. */
-  readonly path: string;
-  /** The negotiated subprotocol (see the `selectProtocol` option), "" for none. */
-  readonly protocol: string;
-  /**
-   * Per-connection application state, typed by `Wynd<Data>`. Starts as the `createData` option's
-   * result (or `{}`); handlers and middleware may change its fields or replace it.
-   */
-  data: Data;
+
+
 
   readonly #engine: WebSocketConnection;
   readonly #request: UpgradeRequest;
   readonly #hub: Hub<Data>;
-  readonly #onCloseRequested: () => void;
+  readonly #owner: HandleOwner;
+  /** NO_DATA until read or set: the default `{}` is made on first use (most servers never do). */
+  #data: Data | typeof NO_DATA;
   #query: URLSearchParams | undefined;
   #headers: Readonly<Record<string, string>> | undefined;
   // One pending promise shared by every send that waits for the same drain.
-  #drain: Promise<void> | undefined;
-  #drainResolve: (() => void) | undefined;
-  #drainReject: ((error: Error) => void) | undefined;
+  #drain: PendingDrain | undefined;
   #closed: Promise<void> | undefined;
   #closeCode: number | undefined;
 
-  /** @internal Handles are created by `Wynd` for each accepted connection. */
-  constructor(init: HandleInit<Data>) {
-    const engine = init.engine;
+  /**
+   * @internal Handles are created by `Wynd` for each accepted connection. The owner forwards
+   * the engine's `drain` and `close` (see DRAINED and ENDED): no listener closures per handle.
+   */
+  constructor(
+    engine: WebSocketConnection,
+    request: UpgradeRequest,
+    hub: Hub<Data>,
+    data: Data | typeof NO_DATA,
+    owner: HandleOwner,
+  ) {
     this.#engine = engine;
-    this.#request = init.request;
-    this.#hub = init.hub;
-    this.#onCloseRequested = init.onCloseRequested;
-    this.id = engine.id;
+    this.#request = request;
+    this.#hub = hub;
+    this.#owner = owner;
     this.remoteAddress = engine.remoteAddress ?? "";
-    this.path = init.request.path;
-    this.protocol = engine.protocol;
-    this.data = init.data;
-    engine.on("drain", () => this.#settleDrain(undefined));
-    engine.on("close", (code) => {
-      this.#closeCode = code;
-      if (this.#drain !== undefined) {
-        this.#settleDrain(new ConnectionClosedError("the connection closed before the message was written", code));
-      }
-    });
+    this.#data = data;
+  }
+
+  // id, path and protocol are read from the engine and the request (fields of a handle are
+  // memory per connection).
+
+  /** The connection's id: a process-unique integer, increasing (the engine connection's id). */
+  get id(): number {
+    return this.#engine.id;
+  }
+
+  /** The path of the upgrade request (without the query), e.g. `"/chat"`. */
+  get path(): string {
+    return this.#request.path;
+  }
+
+  /** The negotiated subprotocol (see the `selectProtocol` option), "" for none. */
+  get protocol(): string {
+    return this.#engine.protocol;
+  }
+
+  /**
+   * Per-connection application state, typed by `Wynd<Data>`. Starts as the `createData` option's
+   * result (or `{}`); handlers and middleware may change its fields or replace it.
+   */
+  get data(): Data {
+    const data = this.#data;
+    if (data !== NO_DATA) return data;
+    return (this.#data = {} as Data);
+  }
+
+  set data(value: Data) {
+    this.#data = value;
+  }
+
+  /** @internal The engine drained: sends waiting for it resolve. */
+  [DRAINED](): void {
+    this.#settleDrain(undefined);
+  }
+
+  /** @internal The engine connection closed with `code`: sends waiting for a drain reject. */
+  [ENDED](code: number): void {
+    this.#closeCode = code;
+    if (this.#drain !== undefined) {
+      this.#settleDrain(new ConnectionClosedError("the connection closed before the message was written", code));
+    }
   }
 
   /** The query string of the upgrade request, parsed (empty when there was none). */
@@ -187,7 +229,7 @@ export class Handle<Data = DefaultData> {
       } catch (error) {
         return handledRejection(error as Error);
       }
-      this.#onCloseRequested();
+      this.#owner[CLOSE_REQUESTED]();
     }
     return (this.#closed ??= engine.closed().then(ignore));
   }
@@ -251,24 +293,34 @@ export class Handle<Data = DefaultData> {
         new WyndError("ERR_MESSAGE_DROPPED", "the message was dropped: the peer's outbound buffer is full"),
       );
     }
-    if (this.#drain === undefined) {
-      this.#drain = new Promise<void>((resolve, reject) => {
-        this.#drainResolve = resolve;
-        this.#drainReject = reject;
+    let drain = this.#drain;
+    if (drain === undefined) {
+      let resolve!: () => void;
+      let reject!: (error: Error) => void;
+      const promise = new Promise<void>((resolveDrain, rejectDrain) => {
+        resolve = resolveDrain;
+        reject = rejectDrain;
       });
-      this.#drain.catch(ignore);
+      promise.catch(ignore);
+      drain = this.#drain = { promise, resolve, reject };
     }
-    return this.#drain;
+    return drain.promise;
   }
 
   #settleDrain(error: Error | undefined): void {
-    if (this.#drain === undefined) return;
-    const resolve = this.#drainResolve!;
-    const reject = this.#drainReject!;
-    this.#drain = this.#drainResolve = this.#drainReject = undefined;
-    if (error === undefined) resolve();
-    else reject(error);
+    const drain = this.#drain;
+    if (drain === undefined) return;
+    this.#drain = undefined;
+    if (error === undefined) drain.resolve();
+    else drain.reject(error);
   }
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** The promise every send waiting for the same drain shares, with its callbacks. */
+interface PendingDrain {
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (error: Error) => void;
+}

@@ -22,9 +22,10 @@ import {
   type UpgradeContext,
   type UpgradeDecision,
 } from "../transport/server.js";
-import { BEGIN_SHUTDOWN, Connection, FINISHED, toError, type ConnectionContext } from "./connection.js";
+import { BEGIN_SHUTDOWN, FINISHED, toError, type ConnectionContext } from "./connection-context.js";
+import { Connection } from "./connection.js";
 import type { DefaultData, ServerErrorHandler } from "./events.js";
-import type { Handle } from "./handle.js";
+import { NO_DATA, type Handle } from "./handle.js";
 import { broadcastTo, Hub, Room, type BroadcastOptions } from "./rooms.js";
 
 /**
@@ -88,6 +89,13 @@ export class Wynd<Data = DefaultData> {
   readonly #connections = new Set<Connection<Data>>();
   readonly #createData: ((request: UpgradeRequest) => Data) | undefined;
   #middleware: Middleware<Data>[] = [];
+  /**
+   * The `onConnection` handlers alone, for the common server without `use()` middleware: they
+   * run in a plain loop, synchronously while none returns a promise (no async function, `next`
+   * closure or promise per connection).
+   */
+  #connectionHandlers: ConnectionHandler<Data>[] = [];
+  #hasMiddleware = false;
   #errorHandlers: ServerErrorHandler<Data>[] = [];
   #closeHandlers: Array<() => unknown> = [];
   #closed: Promise<void> | undefined;
@@ -113,9 +121,11 @@ export class Wynd<Data = DefaultData> {
         // Inside the setup, so that a throwing createData is reported like a failed middleware.
         if (this.#createData !== undefined) handle.data = this.#createData(request);
         // The chain as it is now: middleware added later applies to later connections only.
+        if (!this.#hasMiddleware) return runHandlers(this.#connectionHandlers, 0, connection, handle);
         return this.#runChain(this.#middleware, 0, connection, handle);
       },
       report: (error, handle, handled) => this.#emitError(error, handle, handled),
+      finished: (connection) => this.#connections.delete(connection),
     };
   }
 
@@ -126,16 +136,22 @@ export class Wynd<Data = DefaultData> {
    */
   onConnection(handler: ConnectionHandler<Data>): this {
     if (typeof handler !== "function") throw new TypeError("onConnection takes a function");
-    return this.use(async (connection, handle, next) => {
-      await handler(connection, handle);
-      await next();
-    });
+    this.#connectionHandlers = [...this.#connectionHandlers, handler];
+    this.#middleware = [
+      ...this.#middleware,
+      async (connection, handle, next) => {
+        await handler(connection, handle);
+        await next();
+      },
+    ];
+    return this;
   }
 
   /** Adds per-connection middleware (see {@link Middleware}); runs before `onConnection`. */
   use(middleware: Middleware<Data>): this {
     if (typeof middleware !== "function") throw new TypeError("use takes a function");
     this.#middleware = [...this.#middleware, middleware];
+    this.#hasMiddleware = true;
     return this;
   }
 
@@ -268,9 +284,8 @@ export class Wynd<Data = DefaultData> {
   }
 
   #accept(engine: WebSocketConnection, request: UpgradeRequest): void {
-    const connection = new Connection<Data>(engine, request, {} as Data, this.#context);
+    const connection = new Connection<Data>(engine, request, NO_DATA, this.#context);
     this.#connections.add(connection);
-    void connection[FINISHED].then(() => this.#connections.delete(connection));
   }
 
   /** Runs middleware `index` and, through `next`, the rest of the chain. */
@@ -317,6 +332,26 @@ export class Wynd<Data = DefaultData> {
 }
 
 const DEFAULT_HOST = "127.0.0.1";
+
+/**
+ * Runs `handlers` from `index` in order, each awaited when it returns a promise. Returns
+ * undefined when every one returned something else (the setup is then over synchronously), else
+ * a promise for the rest. A throw propagates (the setup fails as with a rejecting middleware).
+ */
+function runHandlers<Data>(
+  handlers: readonly ConnectionHandler<Data>[],
+  index: number,
+  connection: Connection<Data>,
+  handle: Handle<Data>,
+): unknown {
+  for (let i = index; i < handlers.length; i++) {
+    const result = handlers[i]!(connection, handle);
+    if (isThenable(result)) {
+      return Promise.resolve(result).then(() => runHandlers(handlers, i + 1, connection, handle));
+    }
+  }
+  return undefined;
+}
 
 function ignore(): void {
   // Turns a chain result into Promise<void>.

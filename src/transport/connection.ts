@@ -6,55 +6,37 @@
  * @module
  */
 
-import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { ConnectionClosedError, InvalidStateError, type ProtocolError, WyndError } from "../errors.js";
 import type { UpgradeRequest } from "../protocol/handshake.js";
 import { markResolved } from "../protocol/limits.js";
 import { Protocol, ReadyState, type ProtocolHandler, type ProtocolOptions, type Role } from "../protocol/protocol.js";
-import { COPY_THRESHOLD_BYTES, encodeFrameInto } from "../protocol/frame-encoder.js";
 import type { PreparedMessage } from "../protocol/prepared-message.js";
-import { resolveConnectionOptions, type ConnectionOptions, type ResolvedConnectionOptions } from "./options.js";
-import { scheduleFlush } from "./write-batcher.js";
-import type { DeflateSetup } from "./deflate.js";
+import { resolveConnectionOptions, type ResolvedConnectionOptions } from "./options.js";
+import { BatchedWriter } from "./batched-writer.js";
+import {
+  SINK_CLOSE,
+  SINK_DRAIN,
+  SINK_ERROR,
+  SINK_MESSAGE,
+  SINK_PING,
+  SINK_PONG,
+  type ConnectionInit,
+  type ConnectionSink,
+} from "./connection-events.js";
 import { DeflateChannel } from "./deflate-channel.js";
 
-/** The events of a {@link WebSocketConnection}, with their arguments. */
-export interface ConnectionEvents {
-  /** A complete message. Text messages are valid UTF-8 (`isBinary` false). */
-  message: [data: Buffer, isBinary: boolean];
-  ping: [data: Buffer];
-  pong: [data: Buffer];
-  /** Emitted once after a send returned false, when the buffered bytes have been written. */
-  drain: [];
-  /**
-   * A protocol violation, a socket error or a backpressure overflow. Emitted only when a listener
-   * is attached (an unobserved error never throws); `close` always follows.
-   */
-  error: [error: Error];
-  /**
-   * Exactly once, when the connection is over. `code` is the peer's close code, 1005 when its
-   * Close frame had none, 1006 when no Close frame arrived. `wasClean` is true when both Close
-   * frames were exchanged.
-   */
-  close: [code: number, reason: string, wasClean: boolean];
-}
-
-/** What a server or client knows about a connection when it creates it. */
-export interface ConnectionInit {
-  readonly role: Role;
-  /** The negotiated subprotocol ("" for none). */
-  readonly protocol?: string;
-  /** The negotiated extensions header value ("" for none). */
-  readonly extensions?: string;
-  /** The upgrade request (server side). */
-  readonly request?: UpgradeRequest | undefined;
-  /** Bytes that arrived with the handshake: the first frames. */
-  readonly head?: Buffer;
-  readonly options?: ConnectionOptions | ResolvedConnectionOptions;
-  /** permessage-deflate, when negotiated (RFC 7692). */
-  readonly deflate?: DeflateSetup | undefined;
-}
+export {
+  SINK_CLOSE,
+  SINK_DRAIN,
+  SINK_ERROR,
+  SINK_MESSAGE,
+  SINK_PING,
+  SINK_PONG,
+  type ConnectionEvents,
+  type ConnectionInit,
+  type ConnectionSink,
+} from "./connection-events.js";
 
 const SOCKET_CONNECTION = Symbol("wynd.connection");
 type BoundSocket = Socket & { [SOCKET_CONNECTION]?: WebSocketConnection };
@@ -69,7 +51,7 @@ let nextConnectionId = 1;
  * after emitting `connection`, the client one macrotask after `connect()` resolved), so listeners
  * attached synchronously in those places see every message.
  */
-export class WebSocketConnection extends EventEmitter<ConnectionEvents> implements ProtocolHandler {
+export class WebSocketConnection extends BatchedWriter implements ProtocolHandler {
   /** A process-unique number, increasing. */
   readonly id: number = nextConnectionId++;
   readonly role: Role;
@@ -84,25 +66,11 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
 
   #socket: BoundSocket;
   #core: Protocol;
+  #sink: ConnectionSink | undefined;
   /** permessage-deflate (undefined when not negotiated: then nothing of it runs). */
   #deflate: DeflateChannel | undefined;
   #options: ResolvedConnectionOptions;
   #state: ReadyState = ReadyState.OPEN;
-  #pending: Buffer[] = [];
-  #pendingBytes = 0;
-  /** Whether a pending chunk is a payload too large to be copied into a batch. */
-  #pendingLarge = false;
-  #onWritten: (() => void) | undefined;
-  /**
-   * The open batch: small frames encoded back to back into the shared {@link slab} from
-   * `#batchStart` to `#batchEnd`, not yet in `#pending` (see {@link WebSocketConnection.writeFrame}).
-   */
-  #batchSlab: Buffer | undefined;
-  #batchStart = 0;
-  #batchEnd = 0;
-  /** True while a read chunk is being processed: its writes are flushed right after it. */
-  #reading = false;
-  #flushScheduled = false;
   #needDrain = false;
   #pendingPong: Buffer | undefined;
   #started = false;
@@ -114,11 +82,9 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #receivedSinceHeartbeat = false;
   #pingOutstanding = false;
-  /** Set once socket.end() was called or the socket closed: nothing more may be written. */
-  #ended = false;
 
   constructor(socket: Socket, init: ConnectionInit) {
-    super();
+    super(socket);
     this.role = init.role;
     this.protocol = init.protocol ?? "";
     this.extensions = init.extensions ?? "";
@@ -158,16 +124,12 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
       this.pause();
       return;
     }
-    // What this chunk makes us write (echoes, pongs) is written as soon as it is processed, in
-    // one write, instead of from a process.nextTick: the batch is the same (everything the
-    // chunk produced), without the tick. Writes to other connections still go through the
-    // write batcher.
-    conn.#reading = true;
+    // What the chunk makes us write leaves in one write right after it (see beginRead()).
+    conn.beginRead();
     try {
       conn.#core.receiveData(chunk);
     } finally {
-      conn.#reading = false;
-      if (conn.#pendingBytes > 0 && !conn.#flushScheduled) conn.flush();
+      conn.endRead();
     }
   };
 
@@ -182,7 +144,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
   static #onSocketClose = function (this: BoundSocket): void {
     const conn = this[SOCKET_CONNECTION]!;
     conn.#socketClosed = true;
-    conn.#ended = true;
+    conn.outputClosed();
     // Messages that arrived before the close but wait behind a pause are still delivered first.
     // So are messages being inflated (resumeInput finishes once they are delivered).
     if ((conn.#queued.length === 0 && !conn.#core.suspended) || conn.#core.state === ReadyState.CLOSED) {
@@ -208,7 +170,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
   /** Bytes queued but not yet handed to the kernel. */
   get bufferedAmount(): number {
     const deflated = this.#deflate === undefined ? 0 : this.#deflate.bufferedBytes;
-    return this.#pendingBytes + this.#socket.writableLength + deflated;
+    return this.pendingBytes + this.#socket.writableLength + deflated;
   }
 
   /** The peer's IP address (undefined once the socket is destroyed on some platforms). */
@@ -362,6 +324,15 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     if (!this.#paused) this.#drainQueue();
   }
 
+  /**
+   * Sends this connection's events to `sink` (see {@link ConnectionSink}). Set it before
+   * `start()`, once.
+   * @internal
+   */
+  setSink(sink: ConnectionSink): void {
+    this.#sink = sink;
+  }
+
   // ----- permessage-deflate hooks (called by the DeflateChannel) -----
 
   /** @internal A compressed message is being inflated: read nothing more meanwhile. */
@@ -385,59 +356,14 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     return this.#deflate === undefined ? 0 : this.#deflate.heldStreams;
   }
 
-  // ----- ProtocolHandler -----
 
-  /** @internal Queues bytes; everything written in one tick leaves in one write. */
-  write(chunk: Buffer): void {
-    if (this.#ended) return;
-    if (this.#batchSlab !== undefined) this.#closeBatch();
-    this.#pending.push(chunk);
-    this.#pendingBytes += chunk.byteLength;
-    if (chunk.byteLength > COPY_THRESHOLD_BYTES) this.#pendingLarge = true;
-    if (!this.#flushScheduled && !this.#reading) {
-      this.#flushScheduled = true;
-      scheduleFlush(this);
-    }
-  }
-
-  /**
-   * @internal Encodes a small frame straight into the shared slab, after this connection's
-   * previous frame of the tick when nothing else was encoded in between (the common case: a
-   * read chunk answered with several frames), so the tick's frames are one buffer without a
-   * Buffer per frame or a copy to join them.
-   */
-  writeFrame(opcode: number, payload: Uint8Array | string, fin: boolean): void {
-    if (this.#ended) return;
-    const payloadBytes = typeof payload === "string" ? Buffer.byteLength(payload, "utf8") : payload.byteLength;
-    const frameBytes = (payloadBytes < 126 ? 2 : 4) + payloadBytes;
-    if (this.#batchSlab !== slab || this.#batchEnd !== slabUsed || slabUsed + frameBytes > SLAB_BYTES) {
-      if (this.#batchSlab !== undefined) this.#closeBatch();
-      if (slabUsed + frameBytes > SLAB_BYTES) {
-        // The old slab is kept alive by the views still waiting to be written, then collected.
-        slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-        slabUsed = 0;
-      }
-      this.#batchSlab = slab;
-      this.#batchStart = slabUsed;
-    }
-    slabUsed = encodeFrameInto(slab, slabUsed, opcode, payload, payloadBytes, fin);
-    this.#batchEnd = slabUsed;
-    this.#pendingBytes += frameBytes;
-    if (!this.#flushScheduled && !this.#reading) {
-      this.#flushScheduled = true;
-      scheduleFlush(this);
-    }
-  }
-
-  /** Moves the open batch into `#pending` as one view of the slab. */
-  #closeBatch(): void {
-    this.#pending.push(this.#batchSlab!.subarray(this.#batchStart, this.#batchEnd));
-    this.#batchSlab = undefined;
-  }
+  // ----- ProtocolHandler (write() and writeFrame() are BatchedWriter's) -----
 
   /** @internal */
   onMessage(data: Buffer, isBinary: boolean): void {
-    this.emit("message", data, isBinary);
+    const sink = this.#sink;
+    if (sink !== undefined) sink[SINK_MESSAGE](data, isBinary);
+    else this.emit("message", data, isBinary);
   }
 
   /** @internal */
@@ -447,12 +373,16 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
       if (this.bufferedAmount < this.#options.highWaterMarkBytes) this.#core.sendPong(data);
       else this.#pendingPong = Buffer.from(data); // only the most recent one is answered
     }
-    this.emit("ping", data);
+    const sink = this.#sink;
+    if (sink !== undefined) sink[SINK_PING](data);
+    else this.emit("ping", data);
   }
 
   /** @internal */
   onPong(data: Buffer): void {
-    this.emit("pong", data);
+    const sink = this.#sink;
+    if (sink !== undefined) sink[SINK_PONG](data);
+    else this.emit("pong", data);
   }
 
   /** @internal */
@@ -471,41 +401,6 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     this.#armCloseTimer();
   }
 
-  /**
-   * Writes everything queued this tick in one system call.
-   * @internal Called by the write batcher.
-   */
-  flush(): void {
-    this.#flushScheduled = false;
-    if (this.#batchSlab !== undefined) this.#closeBatch();
-    const pending = this.#pending;
-    const count = pending.length;
-    const socket = this.#socket;
-    if (count === 0 || socket.destroyed) return;
-    const highWaterMark = this.#options.highWaterMarkBytes;
-    // When this write may leave us at or above the high-water mark, its callback tells us when
-    // it has reached the kernel. The socket's own 'drain' is not enough: it only fires after a
-    // write that crossed the socket's high-water mark (16 KiB), which may be above ours.
-    const callback = this.#pendingBytes + socket.writableLength >= highWaterMark ? this.#writeCallback() : undefined;
-    if (count === 1) {
-      socket.write(pending[0]!, callback);
-    } else if (this.#pendingBytes <= COALESCE_LIMIT_BYTES && !this.#pendingLarge) {
-      // Small frames are copied into one buffer: one write, one syscall, one callback.
-      socket.write(Buffer.concat(pending, this.#pendingBytes), callback);
-    } else {
-      // Large payloads are not copied (see COPY_THRESHOLD_BYTES): one writev for the batch.
-      socket.cork();
-      for (let i = 0; i < count - 1; i++) socket.write(pending[i]!);
-      socket.write(pending[count - 1]!, callback);
-      socket.uncork();
-    }
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    this.#pendingLarge = false;
-    if ((this.#needDrain || this.#pendingPong !== undefined) && socket.writableLength < highWaterMark) {
-      this.#afterDrain();
-    }
-  }
 
   // ----- internals -----
 
@@ -543,9 +438,19 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     return false;
   }
 
-  /** The write callback of this connection, made once: no closure per write. */
-  #writeCallback(): () => void {
-    return (this.#onWritten ??= () => this.#afterDrain());
+  /** @internal */
+  protected override get outputHighWaterMark(): number {
+    return this.#options.highWaterMarkBytes;
+  }
+
+  /** @internal */
+  protected override get outputWaiting(): boolean {
+    return this.#needDrain || this.#pendingPong !== undefined;
+  }
+
+  /** @internal */
+  protected override outputWritable(): void {
+    this.#afterDrain();
   }
 
   /** Wire size of one frame with a payload of `payloadBytes` (RFC 6455 §5.2). */
@@ -566,6 +471,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     if (this.#needDrain) {
       this.#needDrain = false;
       this.emit("drain");
+      this.#sink?.[SINK_DRAIN]();
     }
   }
 
@@ -588,12 +494,10 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
   }
 
   #endSocket(): void {
-    if (this.#ended) return;
+    if (this.outputEnded) return;
     // Compressed messages still being compressed go out first (outputIdle() comes back here).
     if (this.#deflate !== undefined && this.#deflate.deferEnd()) return;
-    if (this.#pendingBytes > 0) this.flush();
-    this.#ended = true;
-    this.#socket.end();
+    this.endOutput();
   }
 
   #armCloseTimer(): void {
@@ -625,6 +529,7 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
 
   #emitError(error: Error): void {
     if (this.listenerCount("error") > 0) this.emit("error", error);
+    this.#sink?.[SINK_ERROR](error);
   }
 
   /** The socket is closed: report the end exactly once. */
@@ -633,16 +538,16 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
     this.#state = ReadyState.CLOSED;
     this.#core.stopReceiving();
     this.#queued.length = 0;
-    this.#pending = [];
-    this.#batchSlab = undefined;
-    this.#pendingBytes = 0;
-    this.#pendingLarge = false;
+    this.discardOutput();
     this.#deflate?.close();
     if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
     if (this.#heartbeatTimer !== undefined) clearTimeout(this.#heartbeatTimer);
     const received = this.#core.closeReceived;
     const wasClean = received !== undefined && this.#core.closeSent !== undefined;
-    this.emit("close", received?.code ?? 1006, received?.reason ?? "", wasClean);
+    const code = received?.code ?? 1006;
+    const reason = received?.reason ?? "";
+    this.emit("close", code, reason, wasClean);
+    this.#sink?.[SINK_CLOSE](code, reason, wasClean);
   }
 
   /** The error that ended the connection, if any (a protocol error, socket error, overflow...). */
@@ -676,19 +581,6 @@ export class WebSocketConnection extends EventEmitter<ConnectionEvents> implemen
   }
 }
 
-/**
- * The buffer small frames are encoded into, shared by every connection (as Node's own Buffer
- * pool is): a region handed to socket.write is never written again; a full slab is replaced,
- * and collected once the writes holding views of it are done. 64 KiB: four frames of the
- * largest size encoded this way (COPY_THRESHOLD_BYTES) fit, and a new slab is one allocation
- * per 64 KiB written.
- */
-const SLAB_BYTES = 64 * 1024;
-let slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
-let slabUsed = 0;
-
-/** Batches above this size are written with writev instead of being copied together. */
-const COALESCE_LIMIT_BYTES = 64 * 1024;
 
 const EMPTY = new Uint8Array(0);
 

@@ -174,6 +174,42 @@ test("text and binary messages reach onText and onBinary as TextMessage and Bina
   await wynd.close();
 });
 
+test("onText gets the same string as a reference UTF-8 decoder for random texts of many sizes", { timeout: 20_000 }, async () => {
+  const seed = Number(process.env.WYND_SEED ?? Date.now() % 1_000_000);
+  let state = seed;
+  const random = (n: number): number => {
+    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return state % n;
+  };
+  // ASCII, 2-, 3- and 4-byte characters, so both the ASCII and the multi-byte paths are hit.
+  const alphabet = ["a", "Z", "0", " ", "\u0000", "\u007f", "é", "\u07ff", "€", "\uffff", "𝄞", "😀"];
+  const texts: string[] = [];
+  for (const length of [0, 1, 7, 31, 32, 125, 126, 1_000, 70_000]) {
+    let text = "";
+    for (let i = 0; i < length; i++) text += alphabet[random(alphabet.length)];
+    texts.push(text);
+  }
+  const received: string[] = [];
+  const done = gate();
+  const { wynd, port } = await server((w) =>
+    w.onConnection((conn) => {
+      conn.onText((msg) => {
+        received.push(msg.data);
+        if (received.length === texts.length) done.open();
+      });
+    }),
+  );
+  const peer = await open(port);
+  for (const text of texts) peer.ws.sendText(text);
+  await done.promise;
+  const reference = new TextDecoder("utf-8", { fatal: true });
+  for (const [i, text] of texts.entries()) {
+    assert.equal(received[i], reference.decode(Buffer.from(text, "utf8")), `text ${i} differs (seed ${seed})`);
+  }
+  peer.ws.close();
+  await wynd.close();
+});
+
 test("several handlers of one event run in registration order, each awaited before the next", { timeout: 10_000 }, async () => {
   const order: string[] = [];
   const done = gate();
