@@ -4,9 +4,10 @@ import assert from "node:assert/strict";
 import { connect as netConnect, type Socket } from "node:net";
 import { afterEach, test } from "node:test";
 import { Wynd, type CloseEvent, type Handle } from "../../src/api/index.js";
-import { WebSocketConnection, connect } from "../../src/index.js";
+import { WebSocketConnection } from "../../src/index.js";
 import { encodeFrame } from "../../src/protocol/frame-encoder.js";
 import { Opcode } from "../../src/protocol/constants.js";
+import { openPeer, type Peer } from "../helpers/api-peer.js";
 
 // Whatever a test opened is closed after it, even when an assertion failed half-way.
 const cleanups: Array<() => unknown> = [];
@@ -14,30 +15,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A client that records what it receives. */
-interface Peer {
-  readonly ws: WebSocketConnection;
-  /** The next message not yet taken (text as a string, binary as a Buffer). */
-  next(): Promise<string | Buffer>;
-  readonly closed: Promise<{ code: number; reason: string; wasClean: boolean }>;
-}
 
 async function open(port: number, path = "/"): Promise<Peer> {
-  const ws = await connect(`ws://127.0.0.1:${port}${path}`);
-  cleanups.push(() => ws.terminate());
-  const received: Array<string | Buffer> = [];
-  const waiters: Array<(message: string | Buffer) => void> = [];
-  ws.on("message", (data, isBinary) => {
-    const message = isBinary ? Buffer.from(data) : data.toString("utf8");
-    const waiter = waiters.shift();
-    if (waiter !== undefined) waiter(message);
-    else received.push(message);
-  });
-  return {
-    ws,
-    next: () => (received.length > 0 ? Promise.resolve(received.shift()!) : new Promise((resolve) => waiters.push(resolve))),
-    closed: ws.closed(),
-  };
+  return openPeer(port, cleanups, path);
 }
 
 /** A promise and its resolver, to hand control between the test and a handler. */

@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
 import { Wynd, type Handle, type WyndOptions } from "../../src/api/index.js";
-import { ConnectionClosedError, ReadyState, WyndError, connect, type ClientOptions, type WebSocketConnection } from "../../src/index.js";
+import { ConnectionClosedError, ReadyState, WyndError, type ClientOptions } from "../../src/index.js";
+import { openPeer, type Peer } from "../helpers/api-peer.js";
 
 // Whatever a test opened is closed after it, even when an assertion failed half-way.
 const cleanups: Array<() => unknown> = [];
@@ -11,28 +12,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-interface Peer {
-  readonly ws: WebSocketConnection;
-  next(): Promise<string | Buffer>;
-  readonly closed: Promise<{ code: number; reason: string; wasClean: boolean }>;
-}
 
 async function open(port: number, path = "/", options: ClientOptions = {}): Promise<Peer> {
-  const ws = await connect(`ws://127.0.0.1:${port}${path}`, options);
-  cleanups.push(() => ws.terminate());
-  const received: Array<string | Buffer> = [];
-  const waiters: Array<(message: string | Buffer) => void> = [];
-  ws.on("message", (data, isBinary) => {
-    const message = isBinary ? Buffer.from(data) : data.toString("utf8");
-    const waiter = waiters.shift();
-    if (waiter !== undefined) waiter(message);
-    else received.push(message);
-  });
-  return {
-    ws,
-    next: () => (received.length > 0 ? Promise.resolve(received.shift()!) : new Promise((resolve) => waiters.push(resolve))),
-    closed: ws.closed(),
-  };
+  return openPeer(port, cleanups, path, options);
 }
 
 function tick(ms = 20): Promise<void> {

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { afterEach, test } from "node:test";
 import { Wynd, type Handle, type WyndOptions } from "../../src/api/index.js";
 import { ReadyState, WebSocketConnection, connect, type PreparedMessage } from "../../src/index.js";
+import { openPeer, type Peer } from "../helpers/api-peer.js";
 
 // Whatever a test opened is closed after it, even when an assertion failed half-way.
 const cleanups: Array<() => unknown> = [];
@@ -11,31 +12,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-interface Peer {
-  readonly ws: WebSocketConnection;
-  next(): Promise<string | Buffer>;
-  /** Every message received so far and not taken. */
-  readonly pending: Array<string | Buffer>;
-  readonly closed: Promise<{ code: number; reason: string; wasClean: boolean }>;
-}
 
 async function open(port: number): Promise<Peer> {
-  const ws = await connect(`ws://127.0.0.1:${port}/`);
-  cleanups.push(() => ws.terminate());
-  const pending: Array<string | Buffer> = [];
-  const waiters: Array<(message: string | Buffer) => void> = [];
-  ws.on("message", (data, isBinary) => {
-    const message = isBinary ? Buffer.from(data) : data.toString("utf8");
-    const waiter = waiters.shift();
-    if (waiter !== undefined) waiter(message);
-    else pending.push(message);
-  });
-  return {
-    ws,
-    pending,
-    next: () => (pending.length > 0 ? Promise.resolve(pending.shift()!) : new Promise((resolve) => waiters.push(resolve))),
-    closed: ws.closed(),
-  };
+  return openPeer(port, cleanups);
 }
 
 function tick(ms = 20): Promise<void> {
