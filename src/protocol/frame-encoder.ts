@@ -60,8 +60,8 @@ function assertFrame(opcode: number, length: number, fin: boolean): void {
 }
 
 /**
- * Writes the header of a frame into `target` from index 0 and returns the index where the
- * payload (or the masking key, when `masked`) begins.
+ * Writes the header of a frame into `target` at `offset` (default 0) and returns the index where
+ * the payload (or the masking key, when `masked`) begins.
  */
 function writeHeader(
   target: Buffer,
@@ -70,24 +70,25 @@ function writeHeader(
   fin: boolean,
   rsv1: boolean,
   masked: boolean,
+  offset = 0,
 ): number {
-  target[0] = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;
+  target[offset] = (fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | opcode;
   const maskBit = masked ? 0x80 : 0;
   // RFC 6455 §5.2: "in all cases, the minimal number of bytes MUST be used to encode the length".
   if (length < 126) {
-    target[1] = maskBit | length;
-    return 2;
+    target[offset + 1] = maskBit | length;
+    return offset + 2;
   }
   if (length < 0x10000) {
-    target[1] = maskBit | 126;
-    target.writeUInt16BE(length, 2);
-    return 4;
+    target[offset + 1] = maskBit | 126;
+    target.writeUInt16BE(length, offset + 2);
+    return offset + 4;
   }
-  target[1] = maskBit | 127;
+  target[offset + 1] = maskBit | 127;
   // 64-bit big-endian length; the most significant bit stays 0 since length < 2^53.
-  target.writeUInt32BE(Math.floor(length / 0x100000000), 2);
-  target.writeUInt32BE(length >>> 0, 6);
-  return 10;
+  target.writeUInt32BE(Math.floor(length / 0x100000000), offset + 2);
+  target.writeUInt32BE(length >>> 0, offset + 6);
+  return offset + 10;
 }
 
 /**
@@ -147,16 +148,7 @@ export function encodeFrameInto(
 ): number {
   assertFrame(opcode, payloadBytes, fin);
   if (payloadBytes >= 0x10000) throw new RangeError("encodeFrameInto takes payloads under 64 KiB");
-  target[offset] = (fin ? 0x80 : 0) | opcode;
-  let at = offset + 2;
-  if (payloadBytes < 126) {
-    target[offset + 1] = payloadBytes;
-  } else {
-    target[offset + 1] = 126;
-    target[offset + 2] = payloadBytes >>> 8;
-    target[offset + 3] = payloadBytes & 0xff;
-    at += 2;
-  }
+  const at = writeHeader(target, opcode, payloadBytes, fin, false, false, offset);
   if (typeof payload === "string") target.write(payload, at, payloadBytes, "utf8");
   else target.set(payload, at);
   return at + payloadBytes;
