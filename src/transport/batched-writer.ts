@@ -189,7 +189,8 @@ export abstract class BatchedWriter extends EventEmitter<ConnectionEvents> imple
       socket.write(pending[count - 1]!, callback);
       socket.uncork();
     }
-    this.#pending = [];
+    // The array is reused: neither Buffer.concat nor socket.write keeps it.
+    pending.length = 0;
     this.#pendingBytes = 0;
     this.#pendingLarge = false;
     if (this.outputWaiting && socket.writableLength < highWaterMark) this.outputWritable();
