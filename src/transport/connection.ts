@@ -187,10 +187,10 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
   sendText(text: string): boolean {
     // The exact UTF-8 length is computed only near the limit: one UTF-16 code unit is at most
     // 3 UTF-8 bytes, so `text.length * 3` bounds it without scanning the string.
+    const buffered = this.bufferedAmount;
     const bound = this.#frameBytes(text.length * 3);
-    const bytes =
-      this.bufferedAmount + bound <= this.#options.maxBufferedBytes ? bound : this.#frameBytes(Buffer.byteLength(text));
-    if (!this.#admit(bytes)) return false;
+    const bytes = buffered + bound <= this.#options.maxBufferedBytes ? bound : this.#frameBytes(Buffer.byteLength(text));
+    if (!this.#admit(bytes, buffered)) return false;
     if (this.#deflate === undefined) this.#core.sendText(text);
     else this.#deflate.sendText(text);
     return this.#belowHighWater();
@@ -408,14 +408,14 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
    * Applies the backpressure policy before `byteLength` more bytes are queued: wire bytes,
    * frame headers included, so that the limit is exact (bufferedAmount counts the same bytes).
    */
-  #admit(byteLength: number): boolean {
+  /** `buffered`: {@link bufferedAmount}, when the caller has just read it. */
+  #admit(byteLength: number, buffered = this.bufferedAmount): boolean {
     if (this.#state !== ReadyState.OPEN) {
       if (this.#state === ReadyState.CONNECTING) throw new InvalidStateError("connection is not open yet");
       return false;
     }
     // A message larger than the limit is still sent when nothing else waits: the limit bounds
     // what piles up behind a peer that does not read, not the size of one message.
-    const buffered = this.bufferedAmount;
     if (buffered === 0 || buffered + byteLength <= this.#options.maxBufferedBytes) return true;
     if (this.#options.backpressurePolicy === "drop") {
       this.droppedMessages++;
