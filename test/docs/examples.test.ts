@@ -22,6 +22,9 @@ const EXPECTED: Record<string, (stdout: string) => void> = {
     assert.match(stdout, /^echo: hello$/m);
     assert.match(stdout, /^closed 1000 done true$/m);
   },
+  "engine-client.ts": (stdout) => {
+    assert.match(stdout, /^v2\.feed: \/feed for Bearer 42$/m);
+  },
   "deflate.ts": (stdout) => {
     assert.match(stdout, /^negotiated: permessage-deflate; server_no_context_takeover$/m);
     assert.match(stdout, /^echoed 44000 bytes, intact: true$/m);
