@@ -48,3 +48,21 @@ for (const [name, check] of Object.entries(EXPECTED)) {
     check(stdout);
   });
 }
+
+test("every TypeScript block of README.md and docs/ is one of the examples the tests run", () => {
+  const examples = new Set<string>();
+  const collect = (dir: string): void => {
+    for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) collect(path);
+      else if (entry.name.endsWith(".ts")) examples.add(readFileSync(join(root, path), "utf8").trim());
+    }
+  };
+  collect(join("docs", "examples"));
+  for (const file of markdownFiles()) {
+    const page = readFileSync(join(root, file), "utf8");
+    for (const [, block] of page.matchAll(/```ts\n([\s\S]*?)```/g)) {
+      assert.ok(examples.has(block!.trim()), `${file} has a TypeScript block that is no example: ${block!.slice(0, 80)}`);
+    }
+  }
+});
