@@ -189,8 +189,7 @@ export abstract class BatchedWriter extends EventEmitter<ConnectionEvents> imple
       socket.write(pending[count - 1]!, callback);
       socket.uncork();
     }
-    // The array is reused: neither Buffer.concat nor socket.write keeps it.
-    pending.length = 0;
+    this.#pending = [];
     this.#pendingBytes = 0;
     this.#pendingLarge = false;
     if (this.outputWaiting && socket.writableLength < highWaterMark) this.outputWritable();
