@@ -19,6 +19,8 @@ export const ErrorCode = {
   RATE_LIMITED: "rate-limited",
   FILE_TOO_LARGE: "file-too-large",
   BAD_FILE: "bad-file",
+  /** A store (Redis) could not be reached: try again later. */
+  UNAVAILABLE: "unavailable",
 } as const;
 /** One of the {@link ErrorCode} values. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -41,6 +43,8 @@ export type ChatCommand =
 
 /** A stored or live chat message, as history keeps it. */
 export interface HistoryMessage {
+  /** Its id: increasing within its room, the same on every node (see `stores/ids.ts`). */
+  readonly id: string;
   readonly from: string;
   readonly text: string;
   /** Milliseconds since the epoch. */
@@ -62,7 +66,8 @@ export interface ClientLimits {
 export type ChatEvent =
   | { readonly type: "welcome"; readonly room: string; readonly name: string | null; readonly limits: ClientLimits }
   | { readonly type: "name"; readonly name: string }
-  | { readonly type: "message"; readonly room: string; readonly from: string; readonly text: string }
+  /** `id`: the stored message's id; absent only when the store could not be reached (an outage). */
+  | { readonly type: "message"; readonly room: string; readonly id?: string; readonly from: string; readonly text: string }
   | { readonly type: "private"; readonly from: string; readonly to: string; readonly text: string }
   | { readonly type: "join"; readonly room: string; readonly name: string; readonly reason: "chat" | "room" }
   | { readonly type: "leave"; readonly room: string; readonly name: string; readonly reason: "chat" | "room" }

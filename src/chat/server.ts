@@ -13,6 +13,7 @@ import { tokenFromRequest, type Authenticator } from "./auth.js";
 import { ChatCore, type ChatData } from "./core.js";
 import { DEFAULT_MAX_FILE_BYTES, MAX_FILE_HEADER_BYTES } from "./file-frames.js";
 import { DEFAULT_HISTORY_SIZE, HistoryStore } from "./history.js";
+import { LocalMessages, LocalPresence } from "./stores/local.js";
 import { JSON_PROTOCOL } from "./json-protocol.js";
 import { resolveRateLimit, type RateLimitOptions } from "./rate-limiter.js";
 import { createStaticHandler, DEFAULT_PUBLIC_DIR } from "./static-files.js";
@@ -93,7 +94,8 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
   if (auth !== undefined && typeof auth !== "function") throw new TypeError("auth must be a function (token) => name | undefined");
   const onError = options.onError ?? ((error: Error) => console.error(`wynd chat: ${error.message}`));
   const onWarning = options.onWarning ?? ((message: string) => console.warn(`wynd chat: ${message}`));
-  const history = new HistoryStore({ dataDir: options.dataDir, size: options.historySize ?? DEFAULT_HISTORY_SIZE, onError, onWarning });
+  const messages = new LocalMessages(new HistoryStore({ dataDir: options.dataDir, size: options.historySize ?? DEFAULT_HISTORY_SIZE, onError, onWarning }));
+  const presence = new LocalPresence();
 
   // The name each accepted upgrade's token fixed, from the hook to the connection's data.
   const identities = new WeakMap<UpgradeRequest, string>();
@@ -107,7 +109,7 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
     ...(auth === undefined
       ? {}
       : {
-          beforeUpgrade: (request: UpgradeRequest) => {
+          beforeUpgrade: async (request: UpgradeRequest) => {
             const token = tokenFromRequest(request);
             const name = token === undefined ? undefined : auth(token);
             if (name === undefined) {
@@ -115,14 +117,16 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
                 ["WWW-Authenticate", 'Bearer realm="wynd chat"'],
               ]);
             }
-            if (core?.isOnline(name) === true) throw new HandshakeError("ERR_NAME_CONNECTED", 409, "this name is already connected");
+            if ((await core?.isOnline(name)) === true) throw new HandshakeError("ERR_NAME_CONNECTED", 409, "this name is already connected");
             identities.set(request, name);
             return true;
           },
         }),
   });
   core = new ChatCore(wynd, {
-    history,
+    messages,
+    presence,
+    onError,
     maxMessageBytes,
     maxFileBytes,
     rateLimit,
@@ -152,7 +156,8 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
     },
     async listen(port, host = "127.0.0.1") {
       if (closing !== undefined) throw new Error("the chat server was closed");
-      await history.load();
+      await messages.load();
+      await presence.start();
       await new Promise<void>((resolve, reject) => {
         const onListenError = (error: Error) => reject(error);
         httpServer.once("error", onListenError);
@@ -172,7 +177,8 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
         await wynd.close(1001, "server shutting down");
         httpServer.closeAllConnections();
         await stopped;
-        await history.close();
+        await presence.close();
+        await messages.close();
       })();
       return closing;
     },
