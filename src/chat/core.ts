@@ -91,6 +91,7 @@ export class ChatCore {
     this.#limits = { maxMessageBytes: options.maxMessageBytes, maxFileBytes: options.maxFileBytes, maxNameLength: MAX_NAME_LENGTH };
     this.#presence.onDeparted((users) => this.#departed(users));
     this.#presence.onConflict((owner) => this.#lostName(owner));
+    this.#presence.onRestored((owners) => this.#restored(owners));
     wynd.onConnection(async (conn, handle) => {
       const protocol = PROTOCOLS.find((p) => p.name === handle.protocol) ?? textProtocol;
       const member: Member = {
@@ -154,6 +155,14 @@ export class ChatCore {
   /** Users whose node died: this node was chosen to say they left. */
   #departed(users: readonly OnlineUser[]): void {
     for (const { name, room } of users) this.#fanout.toRoom(room, { type: "leave", room, name, reason: "chat" });
+  }
+
+  /** After an outage, these members were taken for gone elsewhere: they are back. */
+  #restored(owners: readonly string[]): void {
+    for (const owner of owners) {
+      const member = this.#members.get(owner);
+      if (member?.name !== undefined) this.#fanout.toRoom(member.room, { type: "join", room: member.room, name: member.name, reason: "chat" }, member);
+    }
   }
 
   /** During an outage, someone elsewhere took this member's name: it cannot keep it. */

@@ -60,6 +60,7 @@ export class LocalPresence implements PresenceStore {
   // One process: nobody leaves without its connection closing here.
   onDeparted(): void {}
   onConflict(): void {}
+  onRestored(): void {}
 
   start(): Promise<void> {
     return Promise.resolve();

@@ -71,6 +71,11 @@ export interface PresenceStore {
    * given back, and the connection should be told.
    */
   onConflict(handler: (owner: string) => void): void;
+  /**
+   * After an outage, these owners' users, whom the other nodes had taken for gone (and
+   * announced as having left), are online again: they should be announced as back.
+   */
+  onRestored(handler: (owners: readonly string[]) => void): void;
   /** Starts heartbeats and the like. */
   start(): Promise<void>;
   /** Stops them and lets go of this process's users. Never rejects. */
