@@ -143,13 +143,21 @@ export class ChatCore {
     if (member.name !== undefined) this.#fanout.toRoom(LOBBY, { type: "join", room: LOBBY, name: member.name, reason: "chat" }, member);
   }
 
+  /** Settles once every open connection's queued commands have run (closing ones: their "left" notices). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.#members.values()].map((member) => member.tasks.idle()));
+  }
+
   async #onClose(member: Member): Promise<void> {
-    this.#members.delete(member.id);
     const name = member.name;
-    if (name === undefined) return;
-    await this.#presence.release(member.id);
-    // The handle has already left every Wynd room: this reaches the others only.
-    this.#fanout.toRoom(member.room, { type: "leave", room: member.room, name, reason: "chat" });
+    try {
+      if (name === undefined) return;
+      await this.#presence.release(member.id);
+      // The handle has already left every Wynd room: this reaches the others only.
+      this.#fanout.toRoom(member.room, { type: "leave", room: member.room, name, reason: "chat" });
+    } finally {
+      this.#members.delete(member.id);
+    }
   }
 
   /** Users whose node died: this node was chosen to say they left. */
