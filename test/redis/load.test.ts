@@ -1,5 +1,6 @@
 // @redis/client is loaded only on demand, and a missing package gives one clear error.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import type { WyndError } from "../../src/index.js";
 import { loadRedisClient, REDIS_CLIENT_PACKAGE } from "../../src/redis/index.js";
@@ -18,4 +19,23 @@ test("the default client package is @redis/client, and it loads when installed",
   assert.equal(REDIS_CLIENT_PACKAGE, "@redis/client");
   const redis = await loadRedisClient();
   assert.equal(typeof redis.createClient, "function");
+});
+
+test("wynd/redis is in the exports map, types first, and exports exactly the documented values", async () => {
+  const root = new URL("../../../", import.meta.url);
+  const pkg = JSON.parse(readFileSync(new URL("package.json", root), "utf8")) as {
+    exports: Record<string, Record<string, string>>;
+  };
+  const entry = pkg.exports["./redis"]!;
+  assert.deepEqual(Object.keys(entry), ["types", "default"]);
+  assert.equal(entry["default"], "./dist/src/redis/index.js");
+  const module = (await import(new URL(entry["default"]!, root).href)) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(module).sort(), [
+    "DEFAULT_CHANNEL_PREFIX",
+    "DEFAULT_REDIS_URL",
+    "REDIS_CLIENT_PACKAGE",
+    "RedisAdapter",
+    "createRedisAdapter",
+    "loadRedisClient",
+  ]);
 });
