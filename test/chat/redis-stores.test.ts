@@ -9,7 +9,7 @@ import { OutageReporter, Redis, type RedisCommands } from "../../src/chat/stores
 import { RedisMessages } from "../../src/chat/stores/redis-messages.js";
 import { RedisPresence } from "../../src/chat/stores/redis-presence.js";
 import type { OnlineUser } from "../../src/chat/stores/types.js";
-import { redisClient, startRedis } from "./redis-process.js";
+import { redisClient, redisFor } from "./redis-helpers.js";
 
 function reporter(): { reporter: OutageReporter; errors: Error[]; warnings: string[] } {
   const errors: Error[] = [];
@@ -18,7 +18,7 @@ function reporter(): { reporter: OutageReporter; errors: Error[]; warnings: stri
 }
 
 async function connect(t: TestContext): Promise<{ client: RedisCommands; url: string; stop: () => Promise<void> } | undefined> {
-  const server = await startRedis(t);
+  const server = await redisFor(t);
   if (server === undefined) return undefined;
   const client = await redisClient(t, server.url);
   return { client: client as unknown as RedisCommands, url: server.url, stop: server.stop };

@@ -1,0 +1,113 @@
+// The chat on several nodes sharing one real redis-server (in-process nodes on port 0): the
+// tutorial's transcript across nodes — names unique everywhere, /users and /rooms of the whole
+// chat, rooms, /msg, files, history with the same ids on every node — and a node that dies.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { encodeFileFrame } from "../../src/chat/index.js";
+import { assertNothingMore, Client, jsonClient, textClient } from "./helpers.js";
+import { chatNodes, redisFor } from "./redis-helpers.js";
+
+describe("chat: several nodes on Redis", () => {
+  it("runs the tutorial's session across three nodes: names, /users, rooms, /msg, files, history with the same ids", async (t) => {
+    const redis = await redisFor(t);
+    if (redis === undefined) return;
+    const [a, b, c] = await chatNodes(t, redis, 3);
+    const alice = await textClient(t, a!.ws, "alice");
+    const bob = await textClient(t, b!.ws);
+    bob.send("/name ALICE");
+    await bob.expect("The name ALICE is already taken");
+    bob.send("/name bob");
+    await bob.expect("You are now known as bob");
+    await alice.expect("bob joined the chat");
+    const carol = await Client.open(t, c!.ws, ["wynd-chat.v1"]);
+    await carol.event("welcome");
+    await carol.event("room");
+    await carol.event("history");
+    carol.sendJson({ type: "name", name: "carol" });
+    assert.deepEqual(await carol.event("name"), { type: "name", name: "carol" });
+    assert.deepEqual(await carol.event("join"), { type: "join", room: "lobby", name: "carol" });
+    await alice.expect("carol joined the chat");
+    await bob.expect("carol joined the chat");
+
+    alice.send("Hi everyone!");
+    await bob.expect("alice: Hi everyone!");
+    const hi = await carol.event("message");
+    assert.equal(hi["text"], "Hi everyone!");
+    bob.send("/users");
+    await bob.expect("Online users: alice, bob, carol");
+
+    // Rooms: bob (node B) and carol (node C) meet in dev; alice (node A) stays in the lobby.
+    bob.send("/join Dev");
+    await bob.expect("You are now in room dev");
+    await alice.expect("bob left room lobby");
+    assert.deepEqual(await carol.event("leave"), { type: "leave", room: "lobby", name: "bob" });
+    carol.sendJson({ type: "join", room: "dev" });
+    assert.deepEqual(await carol.event("room"), { type: "room", room: "dev" });
+    assert.deepEqual((await carol.event("history"))["messages"], []);
+    assert.deepEqual(await carol.event("join"), { type: "join", room: "dev", name: "carol" });
+    await alice.expect("carol left room lobby");
+    await bob.expect("carol joined room dev");
+    alice.send("/rooms");
+    await alice.expect("Rooms: lobby (1), dev (2)");
+    const ids: string[] = [];
+    for (const text of ["first in dev", "second in dev"]) {
+      carol.sendJson({ type: "message", text });
+      const mine = await carol.event("message");
+      ids.push(String(mine["id"]));
+      await bob.expect(`carol: ${text}`);
+    }
+    bob.send("third in dev");
+    const third = await carol.event("message");
+    assert.equal(third["text"], "third in dev");
+    ids.push(String(third["id"]));
+
+    // /msg across nodes, both ways.
+    carol.sendJson({ type: "private", to: "ALICE", text: "psst" });
+    assert.deepEqual(await carol.event("private"), { type: "private", from: "carol", to: "alice", text: "psst" });
+    await alice.expect("[private from carol] psst");
+    alice.send("/msg carol back at you");
+    await alice.expect("[private to carol] back at you");
+    assert.deepEqual(await carol.event("private"), { type: "private", from: "alice", to: "carol", text: "back at you" });
+    alice.send("/msg nobody hello");
+    await alice.expect("No such user: nobody");
+
+    // A file from node C reaches dev's member on node B (bytes intact) and its sender, not the lobby.
+    const content = Buffer.from([0, 1, 2, 255, 0x7b]);
+    carol.send(encodeFileFrame({ name: "x.bin", type: "application/octet-stream", size: content.length }, content));
+    for (const client of [carol, bob]) {
+      const frame = await client.next();
+      assert.equal(frame.isBinary, true);
+      assert.ok(frame.data.subarray(frame.data.length - content.length).equals(content));
+    }
+    await bob.expect(`carol shared x.bin (${content.length} bytes)`);
+
+    // History: a newcomer on node A gets dev's messages with the ids their authors saw live.
+    const dave = await jsonClient(t, a!.ws, "dave");
+    await alice.expect("dave joined the chat");
+    dave.sendJson({ type: "join", room: "dev" });
+    await dave.event("room");
+    const history = (await dave.event("history"))["messages"] as Array<{ id: string; from: string; text: string }>;
+    assert.deepEqual(
+      history.map((m) => [m.id, m.from, m.text]),
+      [
+        [ids[0], "carol", "first in dev"],
+        [ids[1], "carol", "second in dev"],
+        [ids[2], "bob", "third in dev"],
+      ],
+    );
+    assert.deepEqual(await dave.event("join"), { type: "join", room: "dev", name: "dave" });
+    assert.deepEqual(await carol.event("join"), { type: "join", room: "dev", name: "dave" });
+    await bob.expect("dave joined room dev");
+    await alice.expect("dave left room lobby");
+
+    // Leaving: bob quits on node B; everyone else, on every node, is told once.
+    bob.send("/quit");
+    await bob.expect("Goodbye!");
+    assert.deepEqual(await carol.event("leave"), { type: "leave", room: "dev", name: "bob" });
+    assert.deepEqual(await dave.event("leave"), { type: "leave", room: "dev", name: "bob" });
+    alice.send("/users");
+    await alice.expect("Online users: alice, carol, dave");
+    await assertNothingMore(alice);
+    await assertNothingMore(carol, true);
+  });
+});
