@@ -190,9 +190,9 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
         const redis = await connectRedisChat({ url: redisUrl!, historySize, presenceTtlMs, onError, onWarning });
         stores = redis;
         wynd = assemble(redis.messages, redis.presence, redis.adapter);
-        wynd.onAdapterState((state, error) => {
-          if (state === "down") onError(new Error(`Redis adapter down: ${error?.message ?? "connection lost"}; this node serves its own users until it is back`));
-          else onWarning("Redis adapter up again");
+        // Wynd reports the outage itself (onError); its end is news too.
+        wynd.onAdapterState((state) => {
+          if (state === "up") onWarning("Redis adapter: connected again, rooms resubscribed");
         });
       }
       await stores.messages.load();

@@ -4,6 +4,9 @@
  * `users`, a hash from a name's key to the JSON `{name, room, node, owner, since}` of its holder.
  * Invariant: every user's node is in `nodes` (a claim refreshes its node; a reap removes a dead
  * node and its users in one step), so a dead node's users are always found and announced once.
+ * A third key, `reaped` (sorted set: node id -> when), remembers for a day which nodes were reaped,
+ * so that a node that was only cut off knows its users were announced as gone (and after a
+ * Redis restart, which forgets everything, that they were not).
  *
  * @module
  */
@@ -43,15 +46,18 @@ if known then return 1 end
 return 0`;
 
 /**
- * KEYS nodes, users; ARGV node, ttlMs, then key, value pairs: makes the node's users exactly
- * these (after an outage or a reap). Returns the owners whose key someone else holds now.
+ * KEYS nodes, users, reaped; ARGV node, ttlMs, then key, value pairs: makes the node's users
+ * exactly these (after an outage or a reap). Returns 1 when the node had been reaped (else 0),
+ * then the owners whose key someone else holds now.
  */
 export const SYNC = `${NOW}
+local reaped = redis.call('ZSCORE', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
 local all = redis.call('HGETALL', KEYS[2])
 for i = 1, #all, 2 do
   if cjson.decode(all[i + 1]).node == ARGV[1] then redis.call('HDEL', KEYS[2], all[i]) end
 end
-local conflicts = {}
+local conflicts = {reaped and 1 or 0}
 for i = 3, #ARGV, 2 do
   if redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[i + 1]) == 0 then
     table.insert(conflicts, cjson.decode(ARGV[i + 1]).owner)
@@ -61,16 +67,18 @@ redis.call('ZADD', KEYS[1], ms(now + tonumber(ARGV[2])), ARGV[1])
 return conflicts`;
 
 /**
- * KEYS nodes, users: removes every node whose heartbeat expired and its users, atomically, so
- * exactly one caller gets (and announces) them. Returns the removed users' values.
+ * KEYS nodes, users, reaped: removes every node whose heartbeat expired and its users,
+ * atomically, so exactly one caller gets (and announces) them. Returns the removed users' values.
  */
 export const REAP = `${NOW}
 local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ms(now))
 if #dead == 0 then return {} end
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ms(now - 86400000))
 local isDead = {}
 for _, node in ipairs(dead) do
   isDead[node] = true
   redis.call('ZREM', KEYS[1], node)
+  redis.call('ZADD', KEYS[3], ms(now), node)
 end
 local gone = {}
 local all = redis.call('HGETALL', KEYS[2])

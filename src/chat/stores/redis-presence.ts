@@ -65,6 +65,7 @@ export class RedisPresence implements PresenceStore {
   readonly #redis: Redis;
   readonly #nodes: string;
   readonly #users: string;
+  readonly #reaped: string;
   readonly #node: string;
   readonly #ttlMs: number;
   /** This node's users, by owner: the truth while Redis is away, written back when it returns. */
@@ -83,6 +84,7 @@ export class RedisPresence implements PresenceStore {
     this.#redis = options.redis;
     this.#nodes = `{${options.prefix}}:nodes`;
     this.#users = `{${options.prefix}}:users`;
+    this.#reaped = `{${options.prefix}}:reaped`;
     this.#node = options.nodeId;
     this.#ttlMs = options.ttlMs;
   }
@@ -198,7 +200,7 @@ export class RedisPresence implements PresenceStore {
       try {
         const known = this.#dirty ? 0 : await this.#redis.eval(HEARTBEAT, [this.#nodes], [this.#node, String(this.#ttlMs)]);
         if (known !== 1) await this.#sync();
-        const gone = (await this.#redis.eval(REAP, [this.#nodes, this.#users], [])) as unknown[];
+        const gone = (await this.#redis.eval(REAP, [this.#nodes, this.#users, this.#reaped], [])) as unknown[];
         const users = gone.map(parseStored).filter((user) => user !== undefined);
         if (users.length > 0) for (const handler of this.#departed) handler(users.map(({ name, room }) => ({ name, room })));
       } catch {
@@ -210,18 +212,21 @@ export class RedisPresence implements PresenceStore {
     return this.#beating;
   }
 
-  /** Makes Redis hold exactly this node's users; tells those who lost their name, or were reaped and are back. */
+  /**
+   * Makes Redis hold exactly this node's users; tells those who lost their name, and, when this
+   * node had been reaped (its users announced as gone), those who are back.
+   */
   async #sync(): Promise<void> {
-    const before = new Set(((await this.#redis.send(["HVALS", this.#users])) as unknown[]).map(parseStored).map((user) => user?.owner));
     const args = [this.#node, String(this.#ttlMs)];
     for (const [owner, local] of this.#mine) args.push(local.key, this.#value(owner, local));
-    const conflicts = new Set(((await this.#redis.eval(SYNC, [this.#nodes, this.#users], args)) as string[]).map(String));
+    const [reaped, ...taken] = (await this.#redis.eval(SYNC, [this.#nodes, this.#users, this.#reaped], args)) as unknown[];
+    const conflicts = new Set(taken.map(String));
     this.#dirty = false;
     const lost: string[] = [];
     const back: string[] = [];
     for (const owner of this.#mine.keys()) {
       if (conflicts.has(this.#owner(owner))) lost.push(owner);
-      else if (!before.has(this.#owner(owner))) back.push(owner);
+      else if (reaped === 1) back.push(owner);
     }
     for (const owner of lost) this.#mine.delete(owner);
     for (const owner of lost) for (const handler of this.#conflicts) handler(owner);
