@@ -26,18 +26,23 @@ import { jsonProtocol } from "./json-protocol.js";
 import { isValidName, LOBBY, MAX_NAME_LENGTH, nameKey, roomKey } from "./names.js";
 import { RateLimiter, type RateLimitOptions } from "./rate-limiter.js";
 import { SerialQueue } from "./serial-queue.js";
-import type { MessageStore, OnlineUser, PresenceStore } from "./stores/types.js";
+import { JSON_PROTOCOL } from "./json-protocol.js";
+import { SessionKeeper, type ResumeRequest } from "./sessions.js";
+import type { MessageStore, OnlineUser, PresenceStore, Session, SessionStore } from "./stores/types.js";
 import { textProtocol } from "./text-protocol.js";
 
-/** Per-connection data: the name an auth token fixed, if any. */
+/** Per-connection data: the name an auth token fixed, if any, and the session it asks to resume. */
 export interface ChatData {
   fixedName?: string | undefined;
+  resume?: ResumeRequest | undefined;
 }
 
 /** What the core needs. */
 export interface ChatCoreOptions {
   readonly messages: MessageStore;
   readonly presence: PresenceStore;
+  /** Sessions (JSON clients resume after a drop); undefined: off. */
+  readonly sessions?: SessionStore | undefined;
   readonly maxMessageBytes: number;
   readonly maxFileBytes: number;
   readonly rateLimit: Required<RateLimitOptions>;
@@ -64,6 +69,10 @@ interface Member {
   room: string;
   /** Whether it is in its room's Wynd rooms, receiving the room's traffic. */
   listening: boolean;
+  /** Its session (JSON clients, sessions on). */
+  session: Session | undefined;
+  /** It asked to quit: its session ends with it. */
+  quitting: boolean;
   /** Its commands, in order. */
   readonly tasks: SerialQueue;
   /** Messages, files and commands that reach others. */
@@ -78,6 +87,7 @@ export class ChatCore {
   readonly #presence: PresenceStore;
   readonly #messages: MessageStore;
   readonly #fanout: Fanout;
+  readonly #sessions: SessionKeeper | undefined;
   readonly #members = new Map<string, Member>();
   readonly #limits: ClientLimits;
   #nextId = 0;
@@ -92,6 +102,7 @@ export class ChatCore {
     this.#presence.onDeparted((users) => this.#departed(users));
     this.#presence.onConflict((owner) => this.#lostName(owner));
     this.#presence.onRestored((owners) => this.#restored(owners));
+    this.#sessions = options.sessions === undefined ? undefined : new SessionKeeper(options.sessions, this.#fanout, (id) => this.#takenOver(id));
     wynd.onConnection(async (conn, handle) => {
       const protocol = PROTOCOLS.find((p) => p.name === handle.protocol) ?? textProtocol;
       const member: Member = {
@@ -102,6 +113,8 @@ export class ChatCore {
         name: undefined,
         room: LOBBY,
         listening: false,
+        session: undefined,
+        quitting: false,
         tasks: new SerialQueue((error) => this.#failed(member, error)),
         sends: new RateLimiter(options.rateLimit),
         queries: new RateLimiter(options.rateLimit),
@@ -125,14 +138,25 @@ export class ChatCore {
     return (await this.#presence.find(name)) !== undefined;
   }
 
+  /** The server is shutting down: connections end as if for good (their sessions stay resumable elsewhere). */
+  shutdown(): void {
+    this.#sessions?.shutdown();
+  }
+
   async #open(member: Member): Promise<void> {
+    const sessions = member.protocol.name === JSON_PROTOCOL ? this.#sessions : undefined;
+    if (sessions !== undefined && (await this.#resume(member, sessions))) return;
     const fixed = member.handle.data.fixedName;
-    if (fixed !== undefined && !(await this.#presence.claim(member.id, fixed, LOBBY))) {
+    const created = sessions === undefined ? undefined : await sessions.create(fixed ?? null);
+    if (fixed !== undefined && !(await this.#presence.claim(member.id, fixed, LOBBY, created?.session.id))) {
       // Two upgrades with the same token raced past the hook's check: the first one keeps it.
+      if (created !== undefined) await sessions?.end(created.session);
       void member.handle.close(1008, "this name is already connected");
       return;
     }
-    this.#send(member, { type: "welcome", room: LOBBY, name: fixed ?? null, limits: this.#limits });
+    member.session = created?.session;
+    const token = created?.token;
+    this.#send(member, { type: "welcome", room: LOBBY, name: fixed ?? null, limits: this.#limits, ...(token === undefined ? {} : { session: token, resumed: false }) });
     if (fixed !== undefined) {
       member.name = fixed;
       this.#fanout.addressAs(member, fixed, undefined);
@@ -148,21 +172,91 @@ export class ChatCore {
     await Promise.all([...this.#members.values()].map((member) => member.tasks.idle()));
   }
 
-  async #onClose(member: Member): Promise<void> {
-    const name = member.name;
+  /**
+   * Resumes the session `member` asks for, if alive and its name still its own: welcome, room,
+   * the room's messages after the client's last, its private messages after its last, then live
+   * traffic. False when there is nothing to resume (a new session is made instead).
+   */
+  async #resume(member: Member, sessions: SessionKeeper): Promise<boolean> {
+    const request = member.handle.data.resume;
+    const fixed = member.handle.data.fixedName;
+    const resumed = request === undefined ? undefined : await sessions.resume(request, this.#presence, member.id, fixed);
+    if (request === undefined || resumed === undefined) return false;
+    const { session, announce } = resumed;
+    member.session = session;
+    member.name = session.name ?? undefined;
+    member.room = session.room;
+    sessions.takeOver(session, () => this.#takenOver(session.id, member));
+    if (member.name !== undefined) this.#fanout.addressAs(member, member.name, undefined);
+    this.#send(member, { type: "welcome", room: session.room, name: session.name, limits: this.#limits, session: request.token, resumed: true });
+    this.#send(member, { type: "room", room: session.room, initial: false });
+    member.listening = true;
+    const { messages, complete } = await this.#replay(session.room, request.after);
+    this.#send(member, { type: "history", room: session.room, messages, complete });
+    for (const message of await sessions.inbox(session, request.privateAfter)) this.#fanout.send(member, { type: "private", ...message }, "others", message.ts);
+    this.#fanout.listen(member, session.room);
+    // Its name had been let go (its node shut down or died): the others were told it left.
+    if (announce && member.name !== undefined) this.#fanout.toRoom(member.room, { type: "join", room: member.room, name: member.name, reason: "chat" }, member);
+    return true;
+  }
+
+  /** The room's messages after `after` (all recent ones when absent), and whether none is missing. */
+  async #replay(room: string, after: string | undefined): Promise<{ messages: HistoryMessage[]; complete: boolean }> {
     try {
-      if (name === undefined) return;
-      await this.#presence.release(member.id);
-      // The handle has already left every Wynd room: this reaches the others only.
-      this.#fanout.toRoom(member.room, { type: "leave", room: member.room, name, reason: "chat" });
+      if (after !== undefined) return await this.#messages.after(room, after);
+      return { messages: await this.#messages.recent(room), complete: true };
+    } catch {
+      return { messages: [], complete: false };
+    }
+  }
+
+  /** Keeps `member`'s name and room in its session, if it has one. */
+  async #saveSession(member: Member): Promise<void> {
+    const session = member.session;
+    if (session === undefined || this.#sessions === undefined) return;
+    session.name = member.name ?? null;
+    session.room = member.room;
+    await this.#sessions.save(session);
+  }
+
+  /** A newer connection took session `id` over: the old ones here close with 4000. */
+  #takenOver(id: string, except?: Member): void {
+    for (const member of this.#members.values()) {
+      if (member === except || member.session?.id !== id) continue;
+      void member.handle.close(4000, "session taken over");
+    }
+  }
+
+  async #onClose(member: Member): Promise<void> {
+    try {
+      const session = member.session;
+      if (session !== undefined && this.#sessions !== undefined) {
+        const after = await this.#sessions.closed(session, member.quitting);
+        // Taken over: the new connection is the user now. Kept: it stays online for the grace period.
+        if (after === "taken-over") return await this.#presence.release(member.id);
+        if (after === "kept") return this.#sessions.expireLater(session, () => this.#gone(member));
+      }
+      await this.#gone(member);
     } finally {
       this.#members.delete(member.id);
     }
   }
 
-  /** Users whose node died: this node was chosen to say they left. */
+  /** `member`'s user left the chat: its name is free, its room is told. */
+  async #gone(member: Member): Promise<void> {
+    const name = member.name;
+    if (name === undefined) return;
+    await this.#presence.release(member.id);
+    // The handle has already left every Wynd room: this reaches the others only.
+    this.#fanout.toRoom(member.room, { type: "leave", room: member.room, name, reason: "chat" });
+  }
+
+  /** Users whose node died: this node was chosen to say they left (their sessions may still resume elsewhere). */
   #departed(users: readonly OnlineUser[]): void {
-    for (const { name, room } of users) this.#fanout.toRoom(room, { type: "leave", room, name, reason: "chat" });
+    for (const { name, room, session } of users) {
+      this.#fanout.toRoom(room, { type: "leave", room, name, reason: "chat" });
+      if (session !== undefined) this.#sessions?.orphan(session);
+    }
   }
 
   /** After an outage, these members were taken for gone elsewhere: they are back. */
@@ -236,6 +330,7 @@ export class ChatCore {
       case "help":
         return this.#send(member, { type: "help" });
       case "quit":
+        member.quitting = true;
         this.#send(member, { type: "goodbye" });
         return member.handle.close(1000, "Goodbye");
       case "invalid":
@@ -252,10 +347,11 @@ export class ChatCore {
     if (!isValidName(name)) return this.#error(member, ErrorCode.INVALID_NAME, `Please provide a valid name (${NAME_RULES})`);
     const previous = member.name;
     if (previous === name) return this.#send(member, { type: "name", name });
-    if (!(await this.#presence.claim(member.id, name, member.room))) {
+    if (!(await this.#presence.claim(member.id, name, member.room, member.session?.id))) {
       return this.#error(member, ErrorCode.NAME_TAKEN, `The name ${name} is already taken`);
     }
     member.name = name;
+    await this.#saveSession(member);
     this.#fanout.addressAs(member, name, previous);
     this.#send(member, { type: "name", name });
     const room = member.room;
@@ -302,10 +398,20 @@ export class ChatCore {
     if (target === undefined) {
       return this.#error(member, ErrorCode.UNKNOWN_USER, `No such user: ${[...to].slice(0, MAX_NAME_LENGTH).join("")}`);
     }
-    const event: ChatEvent = { type: "private", from: member.name!, to: target, text };
     const ts = this.#options.clock();
-    this.#fanout.toUser(target, event, ts);
-    if (nameKey(target) !== nameKey(member.name!)) this.#fanout.send(member, event, "self", ts);
+    const message = { from: member.name!, to: target.name, text };
+    let ids: [string | undefined, string | undefined] = [undefined, undefined];
+    try {
+      // Kept in the inboxes first (sessions on), so a recipient who is reconnecting gets it on its resume.
+      if (this.#sessions !== undefined) ids = await this.#sessions.deliver({ ...message, ts }, target.session, member.session?.id);
+    } catch {
+      // The store reported its outage; the message goes out live, without ids.
+    }
+    const [toId, fromId] = ids;
+    this.#fanout.toUser(target.name, { type: "private", ...(toId === undefined ? {} : { id: toId }), ...message }, ts);
+    if (nameKey(target.name) !== nameKey(member.name!)) {
+      this.#fanout.send(member, { type: "private", ...(fromId === undefined ? {} : { id: fromId }), ...message }, "self", ts);
+    }
   }
 
   #join(member: Member, room: string): Promise<void> | void {
@@ -322,6 +428,8 @@ export class ChatCore {
     this.#fanout.unlisten(member, old);
     if (name !== undefined) {
       await this.#presence.move(member.id, room);
+      member.room = room;
+      await this.#saveSession(member);
       this.#fanout.toRoom(old, { type: "leave", room: old, name, reason: "room" });
     }
     this.#send(member, { type: "room", room, initial: false });

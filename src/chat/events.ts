@@ -64,11 +64,20 @@ export interface ClientLimits {
  * the JSON protocol does not send it.
  */
 export type ChatEvent =
-  | { readonly type: "welcome"; readonly room: string; readonly name: string | null; readonly limits: ClientLimits }
+  /** `session`: the session's token (JSON clients, sessions on); `resumed`: whether it is an old session come back. */
+  | {
+      readonly type: "welcome";
+      readonly room: string;
+      readonly name: string | null;
+      readonly limits: ClientLimits;
+      readonly session?: string;
+      readonly resumed?: boolean;
+    }
   | { readonly type: "name"; readonly name: string }
   /** `id`: the stored message's id; absent only when the store could not be reached (an outage). */
   | { readonly type: "message"; readonly room: string; readonly id?: string; readonly from: string; readonly text: string }
-  | { readonly type: "private"; readonly from: string; readonly to: string; readonly text: string }
+  /** `id`: its id in the inbox of whoever receives this event (sessions on). */
+  | { readonly type: "private"; readonly id?: string; readonly from: string; readonly to: string; readonly text: string }
   | { readonly type: "join"; readonly room: string; readonly name: string; readonly reason: "chat" | "room" }
   | { readonly type: "leave"; readonly room: string; readonly name: string; readonly reason: "chat" | "room" }
   | { readonly type: "rename"; readonly room: string; readonly from: string; readonly to: string }
@@ -76,7 +85,8 @@ export type ChatEvent =
   | { readonly type: "room"; readonly room: string; readonly initial: boolean }
   | { readonly type: "rooms"; readonly rooms: ReadonlyArray<{ readonly name: string; readonly members: number }> }
   | { readonly type: "users"; readonly users: readonly string[] }
-  | { readonly type: "history"; readonly room: string; readonly messages: readonly HistoryMessage[] }
+  /** `complete` (resumes only): false when messages after the client's last one were trimmed away. */
+  | { readonly type: "history"; readonly room: string; readonly messages: readonly HistoryMessage[]; readonly complete?: boolean }
   | { readonly type: "help" }
   | { readonly type: "file"; readonly room: string; readonly from: string; readonly name: string; readonly size: number }
   | { readonly type: "error"; readonly code: ErrorCode; readonly message: string }

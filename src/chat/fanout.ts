@@ -104,6 +104,16 @@ export class Fanout {
     }
   }
 
+  /** Sends a control message to the other nodes (nothing without an adapter). */
+  toNodes(message: string): void {
+    this.#wynd.publishToNodes(message);
+  }
+
+  /** Receives the other nodes' control messages. */
+  onNodeMessage(handler: (message: string) => void): void {
+    this.#wynd.onNodeMessage(handler);
+  }
+
   /** Sends the same binary frame to everyone in `room`. */
   bytesToRoom(room: string, bytes: Uint8Array): void {
     this.#wynd.to(everyoneIn(room)).broadcast(bytes);

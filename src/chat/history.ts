@@ -23,7 +23,8 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { HistoryMessage } from "./events.js";
 import { compareIds, isId, nextId } from "./stores/ids.js";
-import type { NewMessage } from "./stores/types.js";
+import { replayAfter } from "./stores/replay.js";
+import type { NewMessage, Replay } from "./stores/types.js";
 
 /** One stored message: a {@link HistoryMessage} and its room. */
 export interface HistoryRecord extends HistoryMessage {
@@ -136,6 +137,12 @@ export class HistoryStore {
     return [...(this.#rooms.get(room)?.messages ?? [])];
   }
 
+  /** The messages of `room` after id `after` (see `MessageStore.after`). */
+  after(room: string, after: string): Replay {
+    const history = this.#rooms.get(room);
+    return replayAfter(history?.messages ?? [], history?.trimmed, after, this.#size);
+  }
+
   /** Records a message, in memory at once, on disk as soon as the disk takes it; returns its id. */
   append(message: NewMessage): string {
     const record = this.#remember({ ...message, id: "" });
@@ -173,7 +180,7 @@ export class HistoryStore {
   #remember(record: HistoryRecord): HistoryRecord {
     let room = this.#rooms.get(record.room);
     if (room === undefined) {
-      room = { messages: [], last: undefined };
+      room = { messages: [], last: undefined, trimmed: undefined };
     } else {
       this.#rooms.delete(record.room); // re-inserted below: the Map's order is recency of writes
     }
@@ -182,9 +189,12 @@ export class HistoryStore {
     const keepsItsId = record.id !== "" && (room.last === undefined || compareIds(record.id, room.last) > 0);
     const id = keepsItsId ? record.id : nextId(room.last, record.ts);
     room.last = id;
-    if (this.#size === 0) return { ...record, id };
+    if (this.#size === 0) {
+      room.trimmed = id;
+      return { ...record, id };
+    }
     room.messages.push({ id, from: record.from, text: record.text, ts: record.ts });
-    if (room.messages.length > this.#size) room.messages.shift();
+    if (room.messages.length > this.#size) room.trimmed = room.messages.shift()!.id;
     return { ...record, id };
   }
 
@@ -250,6 +260,8 @@ export class HistoryStore {
 interface RoomHistory {
   readonly messages: HistoryMessage[];
   last: string | undefined;
+  /** The id of the last message dropped from `messages` (a replay after an older one has a gap). */
+  trimmed: string | undefined;
 }
 
 /** Appends `text` to `file`: a valid last line without its newline gets one. */

@@ -18,7 +18,9 @@ import { DEFAULT_HISTORY_SIZE, HistoryStore } from "./history.js";
 import { LocalMessages, LocalPresence } from "./stores/local.js";
 import { DEFAULT_PRESENCE_TTL_MS } from "./stores/redis-presence.js";
 import { connectRedisChat } from "./stores/redis.js";
-import type { MessageStore, PresenceStore } from "./stores/types.js";
+import { parseResume } from "./sessions.js";
+import { DEFAULT_SESSION_GRACE_MS, LocalSessions } from "./stores/sessions-local.js";
+import type { MessageStore, PresenceStore, SessionStore } from "./stores/types.js";
 import { JSON_PROTOCOL } from "./json-protocol.js";
 import { resolveRateLimit, type RateLimitOptions } from "./rate-limiter.js";
 import { createStaticHandler, DEFAULT_PUBLIC_DIR } from "./static-files.js";
@@ -49,6 +51,12 @@ export interface ChatServerOptions {
    * Default 15 000 (so at most about 20 s).
    */
   readonly presenceTtlMs?: number;
+  /**
+   * How long a JSON client's session outlives its connection, in milliseconds: a client that
+   * reconnects within it resumes (no leave/join notices, nothing missed). Default 120 000; 0
+   * turns sessions off. See docs/chat.md, "Sessions".
+   */
+  readonly sessionGraceMs?: number;
   /** Messages kept and replayed per room. Default 50. */
   readonly historySize?: number;
   /** Longest chat message (text of a message or private message), in UTF-8 bytes. Default 4096. */
@@ -118,18 +126,20 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
   if (redisUrl !== undefined && options.dataDir !== undefined) throw new TypeError("dataDir and redis exclude each other: with redis, history is kept in Redis");
   const presenceTtlMs = options.presenceTtlMs ?? DEFAULT_PRESENCE_TTL_MS;
   if (!(Number.isSafeInteger(presenceTtlMs) && presenceTtlMs >= 30)) throw new RangeError(`presenceTtlMs must be an integer >= 30, got ${presenceTtlMs}`);
+  const sessionGraceMs = options.sessionGraceMs ?? DEFAULT_SESSION_GRACE_MS;
+  if (!(Number.isSafeInteger(sessionGraceMs) && sessionGraceMs >= 0)) throw new RangeError(`sessionGraceMs must be an integer >= 0, got ${sessionGraceMs}`);
 
   // The name each accepted upgrade's token fixed, from the hook to the connection's data.
   const identities = new WeakMap<UpgradeRequest, string>();
   let core: ChatCore | undefined;
   /** The Wynd server and the core on these stores (and, with Redis, this adapter). */
-  const assemble = (messages: MessageStore, presence: PresenceStore, adapter: Adapter | undefined): Wynd<ChatData> => {
+  const assemble = (messages: MessageStore, presence: PresenceStore, sessions: SessionStore | undefined, adapter: Adapter | undefined): Wynd<ChatData> => {
     const wynd = new Wynd<ChatData>({
       // The largest message is a file frame: the file, its header and the refusal slack above.
       maxMessageBytes: maxFileBytes + 4 + MAX_FILE_HEADER_BYTES + FILE_REFUSAL_SLACK_BYTES,
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 30_000,
       selectProtocol: (offered) => (offered.includes(JSON_PROTOCOL) ? JSON_PROTOCOL : undefined),
-      createData: (request) => ({ fixedName: identities.get(request) }),
+      createData: (request) => ({ fixedName: identities.get(request), resume: parseResume(request.query) }),
       ...(adapter === undefined ? {} : { adapter }),
       ...(auth === undefined
         ? {}
@@ -148,7 +158,7 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
             },
           }),
     });
-    core = new ChatCore(wynd, { messages, presence, onError, maxMessageBytes, maxFileBytes, rateLimit, clock: options.clock ?? Date.now });
+    core = new ChatCore(wynd, { messages, presence, sessions, onError, maxMessageBytes, maxFileBytes, rateLimit, clock: options.clock ?? Date.now });
     wynd.onError((error) => {
       // Refused handshakes (401s, bad requests) are the normal noise of a public server.
       if (!(error instanceof HandshakeError)) onError(error);
@@ -157,14 +167,15 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
     return wynd;
   };
 
-  let stores: { messages: MessageStore; presence: PresenceStore; adapter?: Adapter & { close(): Promise<void> } } | undefined;
+  let stores: { messages: MessageStore; presence: PresenceStore; sessions: SessionStore; adapter?: Adapter & { close(): Promise<void> } } | undefined;
   let wynd: Wynd<ChatData> | undefined;
   if (redisUrl === undefined) {
     stores = {
       messages: new LocalMessages(new HistoryStore({ dataDir: options.dataDir, size: historySize, onError, onWarning })),
       presence: new LocalPresence(),
+      sessions: new LocalSessions(sessionGraceMs),
     };
-    wynd = assemble(stores.messages, stores.presence, undefined);
+    wynd = assemble(stores.messages, stores.presence, sessionGraceMs === 0 ? undefined : stores.sessions, undefined);
   }
   let closing: Promise<void> | undefined;
 
@@ -187,9 +198,9 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
     async listen(port, host = "127.0.0.1") {
       if (closing !== undefined) throw new Error("the chat server was closed");
       if (stores === undefined) {
-        const redis = await connectRedisChat({ url: redisUrl!, historySize, presenceTtlMs, onError, onWarning });
+        const redis = await connectRedisChat({ url: redisUrl!, historySize, presenceTtlMs, sessionGraceMs, onError, onWarning });
         stores = redis;
-        wynd = assemble(redis.messages, redis.presence, redis.adapter);
+        wynd = assemble(redis.messages, redis.presence, sessionGraceMs === 0 ? undefined : redis.sessions, redis.adapter);
         // Wynd reports the outage itself (onError); its end is news too.
         wynd.onAdapterState((state) => {
           if (state === "up") onWarning("Redis adapter: connected again, rooms resubscribed");
@@ -213,6 +224,7 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
           if (!httpServer.listening) return resolve();
           httpServer.close(() => resolve());
         });
+        core?.shutdown();
         await wynd?.close(1001, "server shutting down");
         httpServer.closeAllConnections();
         await stopped;

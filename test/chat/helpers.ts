@@ -37,6 +37,8 @@ export async function startChat(
     heartbeatIntervalMs: 0,
     // Transcripts send faster than people type; the rate limit has its own tests.
     rateLimit: { ratePerSecond: 1000, burst: 1000 },
+    // A closed JSON connection leaves at once (sessions have their own tests).
+    sessionGraceMs: 0,
     ...options,
   });
   t.after(() => chat.close());

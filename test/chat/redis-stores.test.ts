@@ -68,7 +68,8 @@ describe("chat: Redis presence store", () => {
     // Ten claims of one name at once from two nodes: exactly one wins.
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).claim(String(i), i % 3 === 0 ? "Alice" : "alice", "lobby")));
     assert.equal(results.filter(Boolean).length, 1);
-    assert.equal(await b.find("ALICE"), (await a.find("alice")) ?? "missing");
+    assert.deepEqual(await b.find("ALICE"), (await a.find("alice")) ?? "missing");
+    assert.equal((await b.find("ALICE"))?.room, "lobby");
     assert.equal(await b.claim("x", "bob", "dev"), true);
     assert.equal(await b.claim("x", "Bobby", "dev"), true, "a rename");
     assert.equal(await a.find("bob"), undefined, "the old name is free again");
@@ -139,7 +140,7 @@ describe("chat: Redis presence store", () => {
     assert.equal(await a.claim("2", "carol", "lobby"), true, "claimed locally during the outage");
     assert.equal(await a.claim("3", "Carol", "lobby"), false, "still unique among this node's users");
     assert.deepEqual((await a.users()).map((u) => u.name), ["alice", "carol"]);
-    assert.equal(await a.find("carol"), "carol");
+    assert.equal((await a.find("carol"))?.name, "carol");
     assert.equal(reports.errors.length, 1, "reported once");
     assert.match(reports.errors[0]!.message, /Redis cannot be reached/);
     // Meanwhile node B reaps A (its heartbeat stopped) and someone on B takes "carol".

@@ -8,12 +8,13 @@
 import type { HistoryMessage } from "../events.js";
 import type { HistoryStore } from "../history.js";
 import { nameKey } from "../names.js";
-import type { MessageStore, NewMessage, OnlineUser, PresenceStore } from "./types.js";
+import { onlineUser, type MessageStore, type NewMessage, type OnlineUser, type PresenceStore, type Replay } from "./types.js";
 
 interface Entry {
   readonly owner: string;
   readonly name: string;
   room: string;
+  readonly session: string | undefined;
 }
 
 /** Presence in this process only. */
@@ -23,13 +24,14 @@ export class LocalPresence implements PresenceStore {
   readonly #byKey = new Map<string, Entry>();
   readonly #keyOf = new Map<string, string>();
 
-  claim(owner: string, name: string, room: string): Promise<boolean> {
+  claim(owner: string, name: string, room: string, session?: string): Promise<boolean> {
     const key = nameKey(name);
     const holder = this.#byKey.get(key);
-    if (holder !== undefined && holder.owner !== owner) return Promise.resolve(false);
+    if (holder !== undefined && holder.owner !== owner && (session === undefined || holder.session !== session)) return Promise.resolve(false);
+    if (holder !== undefined && holder.owner !== owner) this.#keyOf.delete(holder.owner); // a resumed session takes over
     const previous = this.#keyOf.get(owner);
     if (previous !== undefined && previous !== key) this.#byKey.delete(previous);
-    this.#byKey.set(key, { owner, name, room });
+    this.#byKey.set(key, { owner, name, room, session });
     this.#keyOf.set(owner, key);
     return Promise.resolve(true);
   }
@@ -49,12 +51,13 @@ export class LocalPresence implements PresenceStore {
     return Promise.resolve();
   }
 
-  find(name: string): Promise<string | undefined> {
-    return Promise.resolve(this.#byKey.get(nameKey(name))?.name);
+  find(name: string): Promise<OnlineUser | undefined> {
+    const entry = this.#byKey.get(nameKey(name));
+    return Promise.resolve(entry === undefined ? undefined : onlineUser(entry.name, entry.room, entry.session));
   }
 
   users(): Promise<OnlineUser[]> {
-    return Promise.resolve([...this.#byKey.values()].map(({ name, room }) => ({ name, room })));
+    return Promise.resolve([...this.#byKey.values()].map(({ name, room, session }) => onlineUser(name, room, session)));
   }
 
   // One process: nobody leaves without its connection closing here.
@@ -89,6 +92,10 @@ export class LocalMessages implements MessageStore {
 
   recent(room: string): HistoryMessage[] {
     return this.#store.recent(room);
+  }
+
+  after(room: string, after: string): Replay {
+    return this.#store.after(room, after);
   }
 
   close(): Promise<void> {

@@ -16,10 +16,16 @@ const NOW = `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function ms(x) return string.format('%.0f', x) end`;
 
-/** KEYS nodes, users; ARGV key, value, owner, previous key ('' none), node, ttlMs. 1: claimed, 0: taken. */
+/**
+ * KEYS nodes, users; ARGV key, value, owner, previous key ('' none), node, ttlMs, session ('' none).
+ * 1: claimed, 0: taken (by another owner of another session: a resumed session takes its name over).
+ */
 export const CLAIM = `${NOW}
 local current = redis.call('HGET', KEYS[2], ARGV[1])
-if current and cjson.decode(current).owner ~= ARGV[3] then return 0 end
+if current then
+  local holder = cjson.decode(current)
+  if holder.owner ~= ARGV[3] and (ARGV[7] == '' or holder.session ~= ARGV[7]) then return 0 end
+end
 if ARGV[4] ~= '' and ARGV[4] ~= ARGV[1] then
   local old = redis.call('HGET', KEYS[2], ARGV[4])
   if old and cjson.decode(old).owner == ARGV[3] then redis.call('HDEL', KEYS[2], ARGV[4]) end

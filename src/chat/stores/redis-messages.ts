@@ -8,8 +8,32 @@
  */
 
 import type { HistoryMessage } from "../events.js";
+import { parseId } from "./ids.js";
 import type { Redis } from "./redis-commands.js";
-import type { MessageStore, NewMessage } from "./types.js";
+import { replayAfter } from "./replay.js";
+import type { MessageStore, NewMessage, Replay } from "./types.js";
+
+/**
+ * KEYS stream; ARGV count: how many entries were ever added, how many are held, and the last
+ * `count` entries (newest first), in one step. (Trimming by MAXLEN leaves no trace but these
+ * counts: `max-deleted-entry-id` only follows XDEL.)
+ */
+const REPLAY = `if redis.call('EXISTS', KEYS[1]) == 0 then return {0, 0, {}} end
+local info = redis.call('XINFO', 'STREAM', KEYS[1])
+local added, length = 0, 0
+for i = 1, #info, 2 do
+  if info[i] == 'entries-added' then added = info[i + 1] elseif info[i] == 'length' then length = info[i + 1] end
+end
+return {added, length, redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[1])}`;
+
+/** Entries fetched past `size` for a replay: MAXLEN ~ keeps up to a stream node (100 entries by default) more. */
+const REPLAY_SLACK = 1000;
+
+/** The id just before `id` (for the highest trimmed id, when Redis only says that some were). */
+function before(id: string): string {
+  const { ms, seq } = parseId(id)!;
+  return seq > 0 ? `${ms}-${seq - 1}` : `${Math.max(0, ms - 1)}-999999999999999`;
+}
 
 /** Options of {@link RedisMessages}. */
 export interface RedisMessagesOptions {
@@ -73,6 +97,18 @@ export class RedisMessages implements MessageStore {
       if (message !== undefined) messages.push(message);
     }
     return messages;
+  }
+
+  async after(room: string, after: string): Promise<Replay> {
+    if (this.#size === 0) return { messages: [], complete: false }; // nothing is kept: a gap cannot be ruled out
+    const [added, length, entries] = (await this.#redis.eval(REPLAY, [this.key(room)], [String(this.#size + REPLAY_SLACK)])) as [number, number, Entry[]];
+    const held: HistoryMessage[] = [];
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const message = toMessage(entries[i]!);
+      if (message !== undefined) held.push(message);
+    }
+    const trimmed = Number(added) > held.length || Number(length) > held.length ? (held[0] === undefined ? undefined : before(held[0].id)) : undefined;
+    return replayAfter(held, trimmed, after, this.#size);
   }
 
   close(): Promise<void> {

@@ -16,7 +16,7 @@
 import { nameKey } from "../names.js";
 import { CLAIM, HEARTBEAT, LEAVE, REAP, RELEASE, SYNC, UPDATE } from "./presence-scripts.js";
 import type { Redis } from "./redis-commands.js";
-import type { OnlineUser, PresenceStore } from "./types.js";
+import { onlineUser, type OnlineUser, type PresenceStore } from "./types.js";
 
 /** Default time a node stays online without a heartbeat, in milliseconds. */
 export const DEFAULT_PRESENCE_TTL_MS = 15_000;
@@ -37,6 +37,7 @@ interface Local {
   readonly key: string;
   readonly name: string;
   room: string;
+  readonly session: string | undefined;
   /** When it arrived (this node's clock): `/users` lists by arrival. */
   readonly since: number;
 }
@@ -53,7 +54,8 @@ function parseStored(value: unknown): Stored | undefined {
   try {
     const v = JSON.parse(value) as Partial<Stored>;
     if (typeof v.name !== "string" || typeof v.room !== "string" || typeof v.node !== "string" || typeof v.owner !== "string") return undefined;
-    return { name: v.name, room: v.room, node: v.node, owner: v.owner, since: typeof v.since === "number" ? v.since : 0 };
+    const session = typeof v.session === "string" ? v.session : undefined;
+    return { name: v.name, room: v.room, node: v.node, owner: v.owner, since: typeof v.since === "number" ? v.since : 0, session };
   } catch {
     return undefined;
   }
@@ -119,13 +121,13 @@ export class RedisPresence implements PresenceStore {
     }
   }
 
-  async claim(owner: string, name: string, room: string): Promise<boolean> {
+  async claim(owner: string, name: string, room: string, session?: string): Promise<boolean> {
     const key = nameKey(name);
     const previous = this.#mine.get(owner);
-    const local: Local = { key, name, room, since: previous?.since ?? Date.now() };
+    const local: Local = { key, name, room, session, since: previous?.since ?? Date.now() };
     if (!this.#closed) {
       try {
-        const args = [key, this.#value(owner, local), this.#owner(owner), previous?.key ?? "", this.#node, String(this.#ttlMs)];
+        const args = [key, this.#value(owner, local), this.#owner(owner), previous?.key ?? "", this.#node, String(this.#ttlMs), session ?? ""];
         if ((await this.#redis.eval(CLAIM, [this.#nodes, this.#users], args)) !== 1) return false;
         this.#mine.set(owner, local);
         return true;
@@ -134,7 +136,7 @@ export class RedisPresence implements PresenceStore {
       }
     }
     // Redis is away: unique among this node's users, made good when it is back.
-    for (const [other, user] of this.#mine) if (other !== owner && user.key === key) return false;
+    for (const [other, user] of this.#mine) if (other !== owner && user.key === key && (session === undefined || user.session !== session)) return false;
     this.#mine.set(owner, local);
     return true;
   }
@@ -153,12 +155,13 @@ export class RedisPresence implements PresenceStore {
     await this.#try(RELEASE, [this.#users], [local.key, this.#owner(owner)]);
   }
 
-  async find(name: string): Promise<string | undefined> {
+  async find(name: string): Promise<OnlineUser | undefined> {
     const key = nameKey(name);
     try {
-      return parseStored(await this.#redis.send(["HGET", this.#users, key]))?.name;
+      const user = parseStored(await this.#redis.send(["HGET", this.#users, key]));
+      return user === undefined ? undefined : onlineUser(user.name, user.room, user.session);
     } catch {
-      for (const user of this.#mine.values()) if (user.key === key) return user.name;
+      for (const user of this.#mine.values()) if (user.key === key) return onlineUser(user.name, user.room, user.session);
       return undefined;
     }
   }
@@ -172,7 +175,7 @@ export class RedisPresence implements PresenceStore {
       stored = [...this.#mine.entries()].map(([owner, user]) => ({ ...user, node: this.#node, owner }));
     }
     stored.sort((a, b) => a.since - b.since);
-    return stored.map(({ name, room }) => ({ name, room }));
+    return stored.map(({ name, room, session }) => onlineUser(name, room, session));
   }
 
   /** A script that changes this node's users: on failure, Redis is written back later. */
@@ -190,7 +193,7 @@ export class RedisPresence implements PresenceStore {
   }
 
   #value(owner: string, local: Local): string {
-    return JSON.stringify({ name: local.name, room: local.room, node: this.#node, owner: this.#owner(owner), since: local.since });
+    return JSON.stringify({ name: local.name, room: local.room, node: this.#node, owner: this.#owner(owner), since: local.since, session: local.session });
   }
 
   /** One heartbeat (writing this node's users back when needed), then one reap. Never rejects. */
@@ -202,7 +205,7 @@ export class RedisPresence implements PresenceStore {
         if (known !== 1) await this.#sync();
         const gone = (await this.#redis.eval(REAP, [this.#nodes, this.#users, this.#reaped], [])) as unknown[];
         const users = gone.map(parseStored).filter((user) => user !== undefined);
-        if (users.length > 0) for (const handler of this.#departed) handler(users.map(({ name, room }) => ({ name, room })));
+        if (users.length > 0) for (const handler of this.#departed) handler(users.map(({ name, room, session }) => onlineUser(name, room, session)));
       } catch {
         this.#dirty = true; // reported by the Redis wrapper; written back once it answers again
       } finally {

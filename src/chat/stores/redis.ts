@@ -11,6 +11,7 @@ import type { Adapter } from "../../index.js";
 import { DEFAULT_REDIS_TIMEOUT_MS, OutageReporter, Redis, type RedisCommands } from "./redis-commands.js";
 import { RedisMessages } from "./redis-messages.js";
 import { RedisPresence } from "./redis-presence.js";
+import { RedisSessions } from "./sessions-redis.js";
 
 /** The prefix of the chat's keys. */
 export const CHAT_KEY_PREFIX = "wynd:chat";
@@ -20,6 +21,7 @@ export interface RedisChatOptions {
   readonly url: string;
   readonly historySize: number;
   readonly presenceTtlMs: number;
+  readonly sessionGraceMs: number;
   readonly onError: (error: Error) => void;
   readonly onWarning: (message: string) => void;
 }
@@ -29,6 +31,7 @@ export interface RedisChat {
   readonly adapter: Adapter & { close(): Promise<void> };
   readonly messages: RedisMessages;
   readonly presence: RedisPresence;
+  readonly sessions: RedisSessions;
 }
 
 /** Connects to Redis at `url`; rejects with a clear error when it cannot (or `@redis/client` is missing). */
@@ -42,5 +45,6 @@ export async function connectRedisChat(options: RedisChatOptions): Promise<Redis
     adapter,
     messages: new RedisMessages({ redis, size: options.historySize, prefix: `${CHAT_KEY_PREFIX}:` }),
     presence: new RedisPresence({ redis, prefix: CHAT_KEY_PREFIX, nodeId: adapter.nodeId, ttlMs: options.presenceTtlMs }),
+    sessions: new RedisSessions(redis, `${CHAT_KEY_PREFIX}:`, options.sessionGraceMs),
   };
 }

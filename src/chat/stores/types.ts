@@ -31,14 +31,29 @@ export interface MessageStore {
    * when the store is unreachable.
    */
   recent(room: string): HistoryMessage[] | Promise<HistoryMessage[]>;
+  /**
+   * The messages of `room` after the one with id `after`, oldest first (at most the history's
+   * size), and whether they are all of them: `complete` is false when some were already trimmed
+   * away, or when `after` is no id of this room's history (then the last messages are given).
+   * Answers at once when it can, as {@link recent}.
+   */
+  after(room: string, after: string): Replay | Promise<Replay>;
   /** Flushes and lets go. Never rejects. */
   close(): Promise<void>;
+}
+
+/** What {@link MessageStore.after} gives. */
+export interface Replay {
+  readonly messages: HistoryMessage[];
+  readonly complete: boolean;
 }
 
 /** Someone online: the name as they wrote it, and their room. */
 export interface OnlineUser {
   readonly name: string;
   readonly room: string;
+  /** The id of its session (see {@link SessionStore}), when it has one. */
+  readonly session?: string | undefined;
 }
 
 /**
@@ -49,16 +64,17 @@ export interface PresenceStore {
   /** Whether other processes share this presence (then rooms must be broadcast even with no local member). */
   readonly shared: boolean;
   /**
-   * Claims `name` for `owner`, in `room`: false when someone else holds it. An owner that held
+   * Claims `name` for `owner`, in `room`: false when someone else holds it (a holder with the
+   * same `session` is no one else: a resumed session takes its name over). An owner that held
    * another name lets go of it in the same step (a rename).
    */
-  claim(owner: string, name: string, room: string): Promise<boolean>;
+  claim(owner: string, name: string, room: string, session?: string): Promise<boolean>;
   /** `owner`'s user is now in `room`. */
   move(owner: string, room: string): Promise<void>;
   /** `owner` is gone: its name is free. */
   release(owner: string): Promise<void>;
-  /** The name as its holder wrote it, or undefined when nobody online has it. */
-  find(name: string): Promise<string | undefined>;
+  /** The name's holder (the name as it wrote it, its room and session), or undefined when nobody online has it. */
+  find(name: string): Promise<OnlineUser | undefined>;
   /** Everyone online, in the order they arrived. */
   users(): Promise<OnlineUser[]>;
   /**
@@ -79,5 +95,61 @@ export interface PresenceStore {
   /** Starts heartbeats and the like. */
   start(): Promise<void>;
   /** Stops them and lets go of this process's users. Never rejects. */
+  close(): Promise<void>;
+}
+
+/** An {@link OnlineUser}, without a `session` field when it has none. */
+export function onlineUser(name: string, room: string, session: string | undefined): OnlineUser {
+  return session === undefined ? { name, room } : { name, room, session };
+}
+
+/** A private message as an inbox keeps it. */
+export interface PrivateMessage {
+  readonly id: string;
+  readonly from: string;
+  readonly to: string;
+  readonly text: string;
+  readonly ts: number;
+}
+
+/**
+ * A session: what a JSON client gets back when it reconnects with its token within the grace
+ * period. `id` names it in the stores (derived from the token, which is never stored); `epoch`
+ * counts its connections, so that what an old connection does after a takeover is ignored.
+ */
+export interface Session {
+  readonly id: string;
+  name: string | null;
+  room: string;
+  readonly epoch: number;
+}
+
+/**
+ * Sessions and their private inboxes. A session lives while a connection holds it, and for
+ * `graceMs` after its last connection ended; its inbox keeps the private messages to and from
+ * its user, numbered (ids increasing within the inbox), for a resume to replay.
+ */
+export interface SessionStore {
+  /** How long a session outlives its connection, in milliseconds. */
+  readonly graceMs: number;
+  /** A new session (name null, in `room`) and its token (at least 128 random bits, base64url). */
+  create(room: string): Promise<{ readonly token: string; readonly session: Session }>;
+  /** The live session of `token`, now held by a new connection (its epoch moves on); undefined when unknown or expired. */
+  resume(token: string): Promise<Session | undefined>;
+  /** Keeps the session's name and room. */
+  save(session: Session): Promise<void>;
+  /** Its connection ended: it expires after the grace period. False when another connection took it over meanwhile. */
+  detach(session: Session): Promise<boolean>;
+  /** The grace period is over: deletes it unless it was resumed since. True when it was deleted (its user left). */
+  expire(session: Session): Promise<boolean>;
+  /** Deletes it now (the user quit). */
+  end(session: Session): Promise<void>;
+  /** The session's connection died with its node: it expires after the grace period unless resumed. */
+  orphan(id: string): Promise<void>;
+  /** Stores a private message in the inbox of session `id`; resolves with its id there. */
+  deliver(id: string, message: Omit<PrivateMessage, "id">): Promise<string>;
+  /** The inbox's messages after `after` (all when undefined), oldest first. */
+  inbox(id: string, after: string | undefined): Promise<PrivateMessage[]>;
+  /** Stops timers. Never rejects. */
   close(): Promise<void>;
 }
