@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { CLI, serve } from "./cli-process.js";
-import { assertNothingMore, namedTextClients, textClient, WAIT_MS } from "./helpers.js";
+import { assertNothingMore, Client, jsonClient, namedTextClients, textClient, WAIT_MS } from "./helpers.js";
 import { redisFor } from "./redis-helpers.js";
 
 const run = promisify(execFile);
@@ -117,5 +117,55 @@ describe("chat: wynd chat --redis processes", () => {
       assert.equal(down.code, 1);
       assert.match(down.stderr, /wynd chat: cannot start with Redis redis:\/\/127\.0\.0\.1:1: /);
     }
+  });
+});
+
+describe("chat: sessions on two wynd chat --redis processes", () => {
+  it("resumes a client on the other process after its own was killed with SIGKILL, with everything sent meanwhile", async (t) => {
+    const redis = await redisFor(t);
+    if (redis === undefined) return;
+    // A TTL long enough that the resume comes before the dead process is reaped: nobody sees a leave.
+    const args = ["--redis", redis.url, "--presence-ttl-ms", "15000", "--heartbeat-ms", "0"];
+    const a = await serve(t, args);
+    const b = await serve(t, args);
+    const ws = (url: string) => url.replace(/^http/, "ws");
+    const alice = await Client.open(t, ws(a.url), ["wynd-chat.v1"]);
+    const token = String((await alice.event("welcome"))["session"]);
+    await alice.event("room");
+    await alice.event("history");
+    alice.sendJson({ type: "name", name: "alice" });
+    await alice.event("name");
+    await alice.event("join");
+    const bob = await jsonClient(t, ws(b.url), "bob");
+    await alice.event("join");
+    alice.sendJson({ type: "message", text: "seen" });
+    const seen = String((await alice.event("message"))["id"]);
+    await bob.event("message");
+
+    a.kill("SIGKILL");
+    await a.exited;
+    const sent: string[] = [];
+    for (const text of ["while", "you", "were", "gone"]) {
+      bob.sendJson({ type: "message", text });
+      sent.push(String((await bob.event("message"))["id"]));
+    }
+    bob.sendJson({ type: "private", to: "alice", text: "psst" });
+    await bob.event("private");
+
+    const again = await Client.open(t, `${ws(b.url)}?session=${token}&after=${seen}`, ["wynd-chat.v1"]);
+    const welcome = await again.event("welcome");
+    assert.equal(welcome["resumed"], true);
+    assert.equal(welcome["name"], "alice");
+    await again.event("room");
+    const history = await again.event("history");
+    assert.deepEqual((history["messages"] as Array<{ id: string }>).map((m) => m.id), sent);
+    assert.equal(history["complete"], true);
+    assert.equal((await again.event("private"))["text"], "psst");
+    bob.sendJson({ type: "message", text: "welcome back" });
+    await bob.event("message");
+    assert.equal((await again.event("message"))["text"], "welcome back");
+    await assertNothingMore(bob, true); // no leave, no join
+    bob.sendJson({ type: "users" });
+    assert.deepEqual((await bob.event("users"))["users"], ["alice", "bob"]);
   });
 });

@@ -22,16 +22,21 @@ local function ms(x) return string.format('%.0f', x) end`;
  */
 export const CLAIM = `${NOW}
 local current = redis.call('HGET', KEYS[2], ARGV[1])
+local value = ARGV[2]
 if current then
   local holder = cjson.decode(current)
   if holder.owner ~= ARGV[3] and (ARGV[7] == '' or holder.session ~= ARGV[7]) then return 0 end
+  -- A resumed session keeps its place in /users.
+  local claimed = cjson.decode(value)
+  claimed.since = holder.since
+  value = cjson.encode(claimed)
 end
 if ARGV[4] ~= '' and ARGV[4] ~= ARGV[1] then
   local old = redis.call('HGET', KEYS[2], ARGV[4])
   if old and cjson.decode(old).owner == ARGV[3] then redis.call('HDEL', KEYS[2], ARGV[4]) end
 end
 redis.call('ZADD', KEYS[1], ms(now + tonumber(ARGV[6])), ARGV[5])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], value)
 return 1`;
 
 /** KEYS users; ARGV key, value, owner: replaces the entry if `owner` still holds it. */
