@@ -12,6 +12,7 @@ import { DEFAULT_HISTORY_SIZE } from "./history.js";
 import { DEFAULT_BURST, DEFAULT_RATE_PER_SECOND } from "./rate-limiter.js";
 import { createChatServer, DEFAULT_MAX_MESSAGE_BYTES, type ChatServerOptions } from "./server.js";
 import { DEFAULT_PRESENCE_TTL_MS } from "./stores/redis-presence.js";
+import { DEFAULT_SESSION_GRACE_MS } from "./stores/sessions-local.js";
 import { isWorker, runWorkers } from "./workers.js";
 
 /** `wynd chat --help`. */
@@ -41,6 +42,8 @@ options:
   --workers <n>             run n worker processes on the port (needs --redis when n > 1)
   --presence-ttl-ms <n>     with --redis: a server that died silently loses its users after
                             at most about 4/3 of this (default ${DEFAULT_PRESENCE_TTL_MS})
+  --session-grace-ms <n>    how long a browser's session outlives its connection, so that a
+                            reconnect resumes it (default ${DEFAULT_SESSION_GRACE_MS}; 0 off)
   -h, --help                show this help
 `;
 
@@ -106,6 +109,7 @@ async function runServer(argv: readonly string[]): Promise<number> {
       redis: { type: "string" },
       workers: { type: "string" },
       "presence-ttl-ms": { type: "string" },
+      "session-grace-ms": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -148,6 +152,7 @@ async function runServer(argv: readonly string[]): Promise<number> {
     dataDir: values.memory === true || redis !== undefined ? undefined : (values["data-dir"] ?? "./data"),
     redis,
     ...optional("presenceTtlMs", integer("presence-ttl-ms", values["presence-ttl-ms"], 30)),
+    ...optional("sessionGraceMs", integer("session-grace-ms", values["session-grace-ms"], 0)),
     auth,
     rateLimit: {
       ...(rate === undefined ? {} : { ratePerSecond: rate }),
