@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { encodeFileFrame } from "../../src/chat/index.js";
 import { assertNothingMore, Client, jsonClient, textClient } from "./helpers.js";
+import { compareIds } from "../../src/chat/stores/ids.js";
 import { randomIntBetween, seeded } from "../helpers/random.js";
 import { chatNodes, redisFor } from "./redis-helpers.js";
 
@@ -179,5 +180,39 @@ describe("chat: several nodes on Redis, under stress", () => {
     assert.match(String(after["id"]), /^\d+-\d+$/, "stored again");
     assert.equal((await bob.event("message"))["id"], after["id"]);
     assert.ok(a!.reports.errors.length - before <= 2, `reported once per layer, not per command: ${a!.reports.errors.map((e) => e.message).join(" | ")}`);
+  });
+});
+
+describe("chat: sessions on several nodes", () => {
+  it("takes a session over from another node: the old connection there is closed with 4000, nobody sees a leave", async (t) => {
+    const redis = await redisFor(t);
+    if (redis === undefined) return;
+    const [a, b] = await chatNodes(t, redis, 2, { sessionGraceMs: 60_000 });
+    const alice = await Client.open(t, a!.ws, ["wynd-chat.v1"]);
+    const token = String((await alice.event("welcome"))["session"]);
+    await alice.event("room");
+    await alice.event("history");
+    alice.sendJson({ type: "name", name: "alice" });
+    await alice.event("name");
+    await alice.event("join");
+    const bob = await jsonClient(t, b!.ws, "bob");
+    await alice.event("join");
+    bob.sendJson({ type: "private", to: "alice", text: "one" });
+    const first = await alice.event("private");
+    await bob.event("private");
+
+    const again = await Client.open(t, `${b!.ws}?session=${token}&privateAfter=${String(first["id"])}`, ["wynd-chat.v1"]);
+    assert.equal((await again.event("welcome"))["resumed"], true);
+    assert.deepEqual(await alice.waitClosed(), { code: 4000, reason: "session taken over" });
+    await again.event("room");
+    await again.event("history");
+    bob.sendJson({ type: "private", to: "alice", text: "two" });
+    await bob.event("private");
+    const second = await again.event("private");
+    assert.equal(second["text"], "two", "the private message sent before the takeover is not replayed again");
+    assert.ok(compareIds(String(first["id"]), String(second["id"])) < 0, "inbox ids increase");
+    await assertNothingMore(bob, true);
+    bob.sendJson({ type: "users" });
+    assert.deepEqual((await bob.event("users"))["users"], ["alice", "bob"]);
   });
 });

@@ -53,7 +53,8 @@ describe("chat: Redis history store", () => {
 });
 
 function presence(client: RedisCommands, nodeId: string, ttlMs = 15_000, r = reporter().reporter): RedisPresence {
-  return new RedisPresence({ redis: new Redis(client, 1000, r), prefix: "test", nodeId, ttlMs });
+  // A generous timeout: the outages here are cut lines (failing at once), not slow commands.
+  return new RedisPresence({ redis: new Redis(client, 5000, r), prefix: "test", nodeId, ttlMs });
 }
 
 describe("chat: Redis presence store", () => {
@@ -153,6 +154,7 @@ describe("chat: Redis presence store", () => {
     assert.deepEqual(restored, ["1"], "alice is back");
     assert.deepEqual(conflicts, ["2"], "carol was taken elsewhere");
     assert.deepEqual((await b.users()).map((u) => u.name).sort(), ["alice", "carol"]);
+    assert.equal(reports.errors.length, 1, "one outage, one report");
     assert.deepEqual(reports.warnings, ["chat store: Redis is reachable again"]);
   });
 });
