@@ -28,7 +28,7 @@ import { RateLimiter, type RateLimitOptions } from "./rate-limiter.js";
 import { SerialQueue } from "./serial-queue.js";
 import { JSON_PROTOCOL } from "./json-protocol.js";
 import { SessionKeeper, type ResumeRequest } from "./sessions.js";
-import type { MessageStore, OnlineUser, PresenceStore, Session, SessionStore } from "./stores/types.js";
+import { isPending, type Answer, type MessageStore, type OnlineUser, type PresenceStore, type Replay, type Session, type SessionStore } from "./stores/types.js";
 import { textProtocol } from "./text-protocol.js";
 
 /** Per-connection data: the name an auth token fixed, if any, and the session it asks to resume. */
@@ -187,13 +187,20 @@ export class ChatCore {
     member.name = session.name ?? undefined;
     member.room = session.room;
     sessions.takeOver(session, () => this.#takenOver(session.id, member));
-    if (member.name !== undefined) this.#fanout.addressAs(member, member.name, undefined);
     this.#send(member, { type: "welcome", room: session.room, name: session.name, limits: this.#limits, session: request.token, resumed: true });
     this.#send(member, { type: "room", room: session.room, initial: false });
     member.listening = true;
-    const { messages, complete } = await this.#replay(session.room, request.after);
+    const ready = this.#fanout.ready(member, session.room, member.name);
+    if (ready !== undefined) await ready;
+    // Local stores answer at once: from here to listening, nothing else runs (no message can slip in).
+    const replay = this.#replay(session.room, request.after);
+    const { messages, complete } = isPending(replay) ? await replay : replay;
+    const inbox = member.name === undefined ? [] : sessions.inbox(session, request.privateAfter);
+    const privates = isPending(inbox) ? await inbox : inbox;
     this.#send(member, { type: "history", room: session.room, messages, complete });
-    for (const message of await sessions.inbox(session, request.privateAfter)) this.#fanout.send(member, { type: "private", ...message }, "others", message.ts);
+    for (const message of privates) this.#fanout.send(member, { type: "private", ...message }, "others", message.ts);
+    // Live traffic only now, after what was stored: nothing comes before its replay.
+    if (member.name !== undefined) this.#fanout.addressAs(member, member.name, undefined);
     this.#fanout.listen(member, session.room);
     // Its name had been let go (its node shut down or died): the others were told it left.
     if (announce && member.name !== undefined) this.#fanout.toRoom(member.room, { type: "join", room: member.room, name: member.name, reason: "chat" }, member);
@@ -201,12 +208,17 @@ export class ChatCore {
   }
 
   /** The room's messages after `after` (all recent ones when absent), and whether none is missing. */
-  async #replay(room: string, after: string | undefined): Promise<{ messages: HistoryMessage[]; complete: boolean }> {
+  #replay(room: string, after: string | undefined): Answer<Replay> {
+    const failed = () => ({ messages: [], complete: false });
     try {
-      if (after !== undefined) return await this.#messages.after(room, after);
-      return { messages: await this.#messages.recent(room), complete: true };
+      if (after !== undefined) {
+        const replay = this.#messages.after(room, after);
+        return isPending(replay) ? replay.catch(failed) : replay;
+      }
+      const recent = this.#messages.recent(room);
+      return isPending(recent) ? recent.then((messages) => ({ messages, complete: true }), failed) : { messages: recent, complete: true };
     } catch {
-      return { messages: [], complete: false };
+      return failed();
     }
   }
 
@@ -384,7 +396,9 @@ export class ChatCore {
     const room = member.room;
     let id: string | undefined;
     try {
-      id = await this.#messages.append({ room, from, text, ts });
+      // A local store answers at once: stored and sent in one step, so no reader of history can come between.
+      const stored = this.#messages.append({ room, from, text, ts });
+      id = isPending(stored) ? await stored : stored;
     } catch {
       // The store reported its outage; the node keeps serving: the message goes out without an id.
     }
@@ -403,7 +417,10 @@ export class ChatCore {
     let ids: [string | undefined, string | undefined] = [undefined, undefined];
     try {
       // Kept in the inboxes first (sessions on), so a recipient who is reconnecting gets it on its resume.
-      if (this.#sessions !== undefined) ids = await this.#sessions.deliver({ ...message, ts }, target.session, member.session?.id);
+      if (this.#sessions !== undefined) {
+        const stored = this.#sessions.deliver({ ...message, ts }, target.session, member.session?.id);
+        ids = isPending(stored) ? await stored : stored;
+      }
     } catch {
       // The store reported its outage; the message goes out live, without ids.
     }
@@ -442,11 +459,13 @@ export class ChatCore {
     member.room = room;
     if (member.name === undefined && !member.protocol.listensBeforeName) return;
     member.listening = true;
+    const ready = this.#fanout.ready(member, room);
+    if (ready !== undefined) await ready;
     let messages: HistoryMessage[] = [];
     try {
       // The local store answers at once: no message can slip between history and live traffic.
       const found = this.#messages.recent(room);
-      messages = Array.isArray(found) ? found : await found;
+      messages = isPending(found) ? await found : found;
     } catch {
       this.#error(member, ErrorCode.UNAVAILABLE, UNAVAILABLE);
     }

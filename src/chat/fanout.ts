@@ -55,6 +55,22 @@ export class Fanout {
     if (frame !== undefined) void to.handle.sendText(frame);
   }
 
+  /**
+   * Makes sure this node receives the traffic of `room` (and of `name`'s private messages) before
+   * `listener` reads what was stored: with an adapter, the channels are subscribed and the
+   * subscriptions confirmed. Then nothing stored after the read can miss `listener` once it
+   * listens (what was stored just before the read, but published after, may come twice: the
+   * same id). Without an adapter, nothing to wait for.
+   */
+  ready(listener: Listener, room: string, name?: string): Promise<void> | undefined {
+    if (!this.#shared) return undefined;
+    const adapter = this.#wynd.adapter;
+    adapter.subscribe(everyoneIn(room));
+    adapter.subscribe(protocolRoom(listener.protocol, room));
+    if (name !== undefined) adapter.subscribe(userRoom(listener.protocol, name));
+    return adapter.flush();
+  }
+
   /** `listener` now receives `room`'s traffic. */
   listen(listener: Listener, room: string): void {
     listener.handle.join(everyoneIn(room)).join(protocolRoom(listener.protocol, room));

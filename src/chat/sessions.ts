@@ -14,7 +14,7 @@
 
 import type { Fanout } from "./fanout.js";
 import { LOBBY } from "./names.js";
-import type { PresenceStore, PrivateMessage, Session, SessionStore } from "./stores/types.js";
+import { isPending, type Answer, type PresenceStore, type PrivateMessage, type Session, type SessionStore } from "./stores/types.js";
 
 /** What a connection asks to resume, from its URL's query. */
 export interface ResumeRequest {
@@ -114,7 +114,7 @@ export class SessionKeeper {
   }
 
   /** The private messages of the session's inbox after `after` (all when absent or not an id). */
-  inbox(session: Session, after: string | undefined): Promise<PrivateMessage[]> {
+  inbox(session: Session, after: string | undefined): Answer<PrivateMessage[]> {
     return this.#store.inbox(session.id, after);
   }
 
@@ -122,10 +122,11 @@ export class SessionKeeper {
    * Stores a private message in the recipient's inbox and the sender's (each numbers it its
    * own way); resolves with both ids (undefined for one without a session).
    */
-  async deliver(message: Omit<PrivateMessage, "id">, to: string | undefined, from: string | undefined): Promise<[string | undefined, string | undefined]> {
-    const toId = to === undefined ? undefined : await this.#store.deliver(to, message);
-    const fromId = from === undefined ? undefined : from === to ? toId : await this.#store.deliver(from, message);
-    return [toId, fromId];
+  deliver(message: Omit<PrivateMessage, "id">, to: string | undefined, from: string | undefined): Answer<[string | undefined, string | undefined]> {
+    const toId = to === undefined ? undefined : this.#store.deliver(to, message);
+    const fromId = from === undefined || from === to ? undefined : this.#store.deliver(from, message);
+    if (!isPending(toId) && !isPending(fromId)) return [toId, from === to ? toId : fromId];
+    return Promise.all([toId, fromId]).then(([t, f]) => [t, from === to ? t : f]);
   }
 
   /**

@@ -86,8 +86,8 @@ export class LocalMessages implements MessageStore {
     return this.#store.load();
   }
 
-  append(message: NewMessage): Promise<string> {
-    return Promise.resolve(this.#store.append(message));
+  append(message: NewMessage): string {
+    return this.#store.append(message);
   }
 
   recent(room: string): HistoryMessage[] {

@@ -111,20 +111,20 @@ export class LocalSessions implements SessionStore {
     return Promise.resolve();
   }
 
-  deliver(id: string, message: Omit<PrivateMessage, "id">): Promise<string> {
+  deliver(id: string, message: Omit<PrivateMessage, "id">): string {
     let inbox = this.#inboxes.get(id);
     if (inbox === undefined) this.#inboxes.set(id, (inbox = { last: undefined, messages: [] }));
     const stored = { ...message, id: nextId(inbox.last, message.ts) };
     inbox.last = stored.id;
     inbox.messages.push(stored);
     if (inbox.messages.length > INBOX_SIZE) inbox.messages.shift();
-    return Promise.resolve(stored.id);
+    return stored.id;
   }
 
-  inbox(id: string, after: string | undefined): Promise<PrivateMessage[]> {
+  inbox(id: string, after: string | undefined): PrivateMessage[] {
     const messages = this.#inboxes.get(id)?.messages ?? [];
     const from = replayFrom(after);
-    return Promise.resolve(from === undefined ? [...messages] : messages.filter((message) => compareIds(message.id, from) > 0));
+    return from === undefined ? [...messages] : messages.filter((message) => compareIds(message.id, from) > 0);
   }
 
   close(): Promise<void> {

@@ -10,6 +10,18 @@
 
 import type { HistoryMessage } from "../events.js";
 
+/**
+ * A store's answer: at once (the local stores) or later (Redis). The core waits only for a
+ * promise: what a local store answers at once is used in the same step, so nothing can slip
+ * between storing a message and sending it, or between reading history and listening.
+ */
+export type Answer<T> = T | Promise<T>;
+
+/** Whether `answer` must be waited for. */
+export function isPending<T>(answer: Answer<T>): answer is Promise<T> {
+  return answer instanceof Promise;
+}
+
 /** A message to store: its room, author, text and time. */
 export interface NewMessage {
   readonly room: string;
@@ -24,7 +36,7 @@ export interface MessageStore {
   /** Reads what must be read before serving (the history file). Never rejects. */
   load(): Promise<void>;
   /** Stores `message` and resolves with its id, increasing within its room. Rejects when the store is unreachable. */
-  append(message: NewMessage): Promise<string>;
+  append(message: NewMessage): Answer<string>;
   /**
    * The last messages of `room`, oldest first. A store that can answer at once does (an array,
    * not a promise): then no message can slip between the history and the live traffic. Rejects
@@ -147,9 +159,9 @@ export interface SessionStore {
   /** The session's connection died with its node: it expires after the grace period unless resumed. */
   orphan(id: string): Promise<void>;
   /** Stores a private message in the inbox of session `id`; resolves with its id there. */
-  deliver(id: string, message: Omit<PrivateMessage, "id">): Promise<string>;
+  deliver(id: string, message: Omit<PrivateMessage, "id">): Answer<string>;
   /** The inbox's messages after `after` (all when undefined), oldest first. */
-  inbox(id: string, after: string | undefined): Promise<PrivateMessage[]>;
+  inbox(id: string, after: string | undefined): Answer<PrivateMessage[]>;
   /** Stops timers. Never rejects. */
   close(): Promise<void>;
 }
