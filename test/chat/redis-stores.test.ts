@@ -73,6 +73,7 @@ describe("chat: Redis presence store", () => {
     assert.equal((await b.find("ALICE"))?.room, "lobby");
     assert.equal(await b.claim("x", "bob", "dev"), true);
     assert.equal(await b.claim("x", "Bobby", "dev"), true, "a rename");
+    await sleep(5); // /users lists by arrival time, in milliseconds
     assert.equal(await a.find("bob"), undefined, "the old name is free again");
     assert.equal(await a.claim("y", "bob", "lobby"), true);
     await a.move("y", "dev");

@@ -174,7 +174,7 @@ export class RedisPresence implements PresenceStore {
     } catch {
       stored = [...this.#mine.entries()].map(([owner, user]) => ({ ...user, node: this.#node, owner }));
     }
-    stored.sort((a, b) => a.since - b.since);
+    stored.sort((a, b) => a.since - b.since || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     return stored.map(({ name, room, session }) => onlineUser(name, room, session));
   }
 
