@@ -186,7 +186,6 @@ export class ChatCore {
     member.session = session;
     member.name = session.name ?? undefined;
     member.room = session.room;
-    sessions.takeOver(session, () => this.#takenOver(session.id, member));
     this.#send(member, { type: "welcome", room: session.room, name: session.name, limits: this.#limits, session: request.token, resumed: true });
     this.#send(member, { type: "room", room: session.room, initial: false });
     member.listening = true;
@@ -202,6 +201,8 @@ export class ChatCore {
     // Live traffic only now, after what was stored: nothing comes before its replay.
     if (member.name !== undefined) this.#fanout.addressAs(member, member.name, undefined);
     this.#fanout.listen(member, session.room);
+    // The old connection goes only now: until the new one listens, it keeps this node subscribed to the rooms.
+    sessions.takeOver(session, () => this.#takenOver(session.id, member));
     // Its name had been let go (its node shut down or died): the others were told it left.
     if (announce && member.name !== undefined) this.#fanout.toRoom(member.room, { type: "join", room: member.room, name: member.name, reason: "chat" }, member);
     return true;
