@@ -6,7 +6,7 @@
  */
 
 import { after, afterEach, type TestContext } from "node:test";
-import { Wynd, type Handle } from "../../src/index.js";
+import { Wynd, type AdapterState, type Handle } from "../../src/index.js";
 import { createRedisAdapter, type RedisAdapter } from "../../src/redis/index.js";
 import { openPeer, type Peer } from "../helpers/api-peer.js";
 import { startRedisServer, type RedisServer } from "../helpers/redis-server.js";
@@ -44,14 +44,16 @@ export interface TestNode {
   readonly handles: Map<string, Handle>;
   /** The errors its `onError` handlers received. */
   readonly errors: Error[];
+  /** The states its `onAdapterState` handlers were told, in order. */
+  readonly states: AdapterState[];
 }
 
 /**
  * Starts a node: a client connecting to `/?name=N&room=A&room=B` joins rooms A and B and is
  * recorded as `handles.get(N)`.
  */
-export async function startNode(redis: RedisServer, channelPrefix: string): Promise<TestNode> {
-  const adapter = await createRedisAdapter({ url: redis.url, channelPrefix });
+export async function startNode(redis: RedisServer, channelPrefix: string, options: { maxPendingPublishBytes?: number } = {}): Promise<TestNode> {
+  const adapter = await createRedisAdapter({ url: redis.url, channelPrefix, ...options });
   const wynd = new Wynd({ adapter });
   // Both orders are safe; the documented one is the Wynd first.
   cleanups.push(() => adapter.close());
@@ -60,13 +62,17 @@ export async function startNode(redis: RedisServer, channelPrefix: string): Prom
   wynd.onError((error) => {
     errors.push(error);
   });
+  const states: AdapterState[] = [];
+  wynd.onAdapterState((state) => {
+    states.push(state);
+  });
   const handles = new Map<string, Handle>();
   wynd.onConnection((_connection, handle) => {
     for (const room of handle.query.getAll("room")) handle.join(room);
     handles.set(handle.query.get("name") ?? "", handle);
   });
   const { port } = await wynd.listen(0, "127.0.0.1");
-  return { wynd, adapter, port, handles, errors };
+  return { wynd, adapter, port, handles, errors, states };
 }
 
 /**
@@ -83,6 +89,15 @@ export async function join(node: TestNode, name: string, rooms: readonly string[
   }
   await node.adapter.flush();
   return peer;
+}
+
+/** Waits until `condition()` holds, polling; rejects with `what` after `timeoutMs`. */
+export async function until(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await tick(10);
+  }
 }
 
 export function tick(ms = 20): Promise<void> {
