@@ -7,6 +7,7 @@
 
 import { after, afterEach, type TestContext } from "node:test";
 import { Wynd, type AdapterState, type Handle } from "../../src/index.js";
+import { EnvelopeCodec, Kind } from "../../src/redis/envelope.js";
 import { createRedisAdapter, type RedisAdapter } from "../../src/redis/index.js";
 import { openPeer, type Peer } from "../helpers/api-peer.js";
 import { startRedisServer, type RedisServer } from "../helpers/redis-server.js";
@@ -114,4 +115,13 @@ export async function roomSubscriptions(adapter: RedisAdapter, prefix: string): 
     counts.set(name.slice(`${prefix}:room:`.length), Number(reply[1]));
   }
   return counts;
+}
+
+/**
+ * Publishes text `text` to `room` through `via`'s client, as a publisher that is none of the
+ * test's nodes: every node receives it after whatever reached Redis before it.
+ */
+export async function publishMarker(via: TestNode, prefix: string, room: string, text: string): Promise<void> {
+  const envelope = new EnvelopeCodec("marker").encode(Kind.ROOM, text);
+  await via.adapter.client.sendCommand(["PUBLISH", `${prefix}:room:${room}`, envelope]);
 }

@@ -8,19 +8,13 @@ import { test, type TestContext } from "node:test";
 import { EnvelopeCodec, Kind } from "../../src/redis/envelope.js";
 import type { Peer } from "../helpers/api-peer.js";
 import { startRedisServer, type RedisServer } from "../helpers/redis-server.js";
-import { cleanups, freshPrefix, join, roomSubscriptions, startNode, tick, until, type TestNode } from "./helpers.js";
+import { cleanups, freshPrefix, join, publishMarker, roomSubscriptions, startNode, tick, until, type TestNode } from "./helpers.js";
 
 /** A redis-server of the test's own (it gets killed), stopped after the test. */
 async function privateRedis(t: TestContext): Promise<RedisServer | undefined> {
   const redis = await startRedisServer(t);
   if (redis !== undefined) cleanups.unshift(() => redis.stop());
   return redis;
-}
-
-/** Publishes `text` to `room` through `via`'s client, as a publisher that is none of the nodes. */
-async function publishMarker(via: TestNode, prefix: string, room: string, text: string): Promise<void> {
-  const envelope = new EnvelopeCodec("marker").encode(Kind.ROOM, text);
-  await via.adapter.client.sendCommand(["PUBLISH", `${prefix}:room:${room}`, envelope]);
 }
 
 /** Takes messages from `peer` up to and including `last`; returns those before it. */
