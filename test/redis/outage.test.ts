@@ -239,3 +239,26 @@ test("a subscriber that Redis disconnects past client-output-buffer-limit pubsub
   b.wynd.to("r").broadcast("after the disconnection");
   assert.equal(await a1.next(), "after the disconnection");
 });
+
+test("closing the Wynd and its adapter during an outage resolves at once, reports nothing more, and stops reconnecting", { timeout: 30_000 }, async (t) => {
+  const redis = await privateRedis(t);
+  if (redis === undefined) return;
+  const prefix = freshPrefix();
+  const a = await startNode(redis, prefix);
+  await join(a, "a1", ["r"]);
+  await outage(redis, [a]);
+  await a.wynd.close();
+  await a.adapter.close();
+  assert.equal(a.adapter.client.isOpen, false);
+  assert.equal(a.adapter.subscriber.isOpen, false);
+  // Redis coming back finds nobody reconnecting: no "up", no new error.
+  await redis.restart();
+  await tick(300);
+  assert.deepEqual(a.states, ["down"]);
+  assert.equal(a.errors.length, 1);
+  const { createClient } = await import("@redis/client");
+  const checker = await createClient({ url: redis.url }).connect();
+  const clients = String(await checker.sendCommand(["CLIENT", "LIST"]));
+  await checker.close();
+  assert.equal(clients.trim().split("\n").length, 1, `only the checking client is connected:\n${clients}`);
+});
