@@ -10,6 +10,9 @@
  *   subscribes (a subscribed connection can do nothing else).
  * - Each publication carries the publishing node's id (see envelope.ts): a node that receives its
  *   own publication drops it, as it delivered it to its local members already.
+ * - Redis outages (docs/scaling.md, "Redis outages and guarantees"): publications are dropped and
+ *   counted, never queued; subscription changes only touch the bookkeeping; on recovery the
+ *   subscriptions are reconciled with it, because the client's own resubscribe is not enough.
  *
  * @module
  */
@@ -204,7 +207,7 @@ export class RedisAdapter implements Adapter {
     await Promise.all(connections.map((connection) => closeConnection(connection)));
     // Errors of a closing connection are expected; a given client lives on without our listeners.
     for (const [connection, event, listener] of this.#connectionListeners) {
-      if (connection === this.client && this.#ownsClient === false) connection.off(event, listener);
+      if (connection === this.client && !this.#ownsClient) connection.off(event, listener);
     }
   }
 
