@@ -3,42 +3,22 @@
 // docs/chat-phone.png (390×844), from a real chat server (the compiled one in dist/) and headless
 // Chromium (playwright-core driving /usr/bin/chromium, or CHROMIUM_PATH), with three people
 // chatting. Run it with `npm run screenshots` (which builds first).
-import { deflateSync, crc32 } from "node:zlib";
 import { chromium } from "playwright-core";
 import { createChatServer } from "../dist/src/chat/index.js";
+import { encodePng } from "../dist/test/helpers/png.js";
 
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const WAIT_MS = 15_000;
 const root = new URL("../", import.meta.url);
 
-/** A small PNG (a soft diagonal gradient with a sun), so the log shows an image preview. */
+/** A small PNG (a soft diagonal gradient with a sun over a hill), so the log shows an image preview. */
 function picture(width, height) {
-  const rows = [];
-  for (let y = 0; y < height; y++) {
-    const row = Buffer.alloc(1 + width * 3);
-    for (let x = 0; x < width; x++) {
-      const t = (x / width + y / height) / 2;
-      const sun = (x - width * 0.7) ** 2 + (y - height * 0.35) ** 2 < (height * 0.18) ** 2;
-      const hill = y > height * (0.72 - 0.12 * Math.sin((x / width) * Math.PI));
-      const rgb = sun ? [255, 214, 120] : hill ? [46, 125, 90 + 40 * t] : [90 + 120 * t, 140 + 70 * t, 220 - 30 * t];
-      row.set(rgb.map(Math.round), 1 + x * 3);
-    }
-    rows.push(row);
-  }
-  const chunk = (type, data) => {
-    const head = Buffer.alloc(8);
-    head.writeUInt32BE(data.length, 0);
-    head.write(type, 4, "latin1");
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])) >>> 0, 0);
-    return Buffer.concat([head, data, crc]);
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([signature, chunk("IHDR", ihdr), chunk("IDAT", deflateSync(Buffer.concat(rows))), chunk("IEND", Buffer.alloc(0))]);
+  return encodePng(width, height, (x, y) => {
+    const t = (x / width + y / height) / 2;
+    if ((x - width * 0.7) ** 2 + (y - height * 0.35) ** 2 < (height * 0.18) ** 2) return [255, 214, 120];
+    if (y > height * (0.72 - 0.12 * Math.sin((x / width) * Math.PI))) return [46, 125, 90 + 40 * t];
+    return [90 + 120 * t, 140 + 70 * t, 220 - 30 * t];
+  });
 }
 
 const chat = createChatServer({ heartbeatIntervalMs: 0, rateLimit: { ratePerSecond: 100, burst: 100 } });

@@ -126,6 +126,18 @@ export class ChatPages {
     await this.waitVisible(chatPage, locator, `${chatPage.name}: connection state ${state}`, timeout);
   }
 
+  /**
+   * Waits until `expression` (evaluated in the page, as a test's code: the page's CSP forbids
+   * eval, so no `waitForFunction` string) is true, failing with `what` and what the page shows.
+   */
+  async waitUntil(chatPage: ChatPage, expression: string, what: string, timeout = WAIT_MS): Promise<void> {
+    const deadline = Date.now() + timeout;
+    while ((await chatPage.page.evaluate(expression)) !== true) {
+      if (Date.now() > deadline) throw new Error(`${what}: not within ${timeout} ms\n${await this.describe(chatPage)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
   /** Waits until the conversation on screen is `title` ("#dev", "bob"). */
   async expectView(chatPage: ChatPage, title: string): Promise<void> {
     const locator = chatPage.page.getByTestId("view-title").filter({ hasText: new RegExp(`^${title.replace(/[#.*+?^${}()|[\]\\]/g, "\\$&")}$`) });
@@ -185,4 +197,12 @@ export class ChatPages {
       assert.deepEqual(chatPage.dialogs, [], `${chatPage.name}'s page opened dialogs`);
     }
   }
+}
+
+/** Joins (or creates) `room` with the sidebar's form, and waits for its conversation on screen. */
+export async function joinRoom(pages: ChatPages, chatPage: ChatPage, room: string): Promise<void> {
+  await pages.showSidebar(chatPage);
+  await chatPage.page.getByTestId("room-input").fill(room);
+  await chatPage.page.getByTestId("room-input").press("Enter");
+  await pages.expectView(chatPage, `#${room}`);
 }

@@ -127,21 +127,30 @@ export function clearError() {
 let atBottom = true;
 /** Messages appended to the shown conversation while the reader was scrolled up. */
 let unseenBelow = 0;
+/** The scrollTop the page itself last set: a scroll event that lands there is ours, not the
+ * reader's, even if content grew in between (an image decoded before the event was dispatched). */
+let pinnedTop = -1;
 
 function measureBottom() {
   const log = ui.messages;
   return log.scrollTop + log.clientHeight >= log.scrollHeight - BOTTOM_SLACK_PX;
 }
 
+function pinToBottom() {
+  ui.messages.scrollTop = ui.messages.scrollHeight;
+  pinnedTop = ui.messages.scrollTop;
+}
+
 /** Scrolls the log to its end and forgets the "new messages" button. */
 export function scrollToBottom() {
-  ui.messages.scrollTop = ui.messages.scrollHeight;
+  pinToBottom();
   atBottom = true;
   unseenBelow = 0;
   ui.newMessages.hidden = true;
 }
 
 ui.messages.addEventListener("scroll", () => {
+  if (atBottom && Math.abs(ui.messages.scrollTop - pinnedTop) < 1) return pinToBottom();
   atBottom = measureBottom();
   if (atBottom) {
     unseenBelow = 0;
@@ -151,7 +160,7 @@ ui.messages.addEventListener("scroll", () => {
 // The log follows its end whenever its content or its box changes size (an image decoded, a
 // font loaded, the keyboard opened) while the reader was at the bottom.
 const follow = new ResizeObserver(() => {
-  if (atBottom) ui.messages.scrollTop = ui.messages.scrollHeight;
+  if (atBottom) pinToBottom();
 });
 follow.observe(ui.messages);
 // Content growing inside the log does not resize the log's own box: an image decoding after it
@@ -159,7 +168,7 @@ follow.observe(ui.messages);
 ui.messages.addEventListener(
   "load",
   () => {
-    if (atBottom) ui.messages.scrollTop = ui.messages.scrollHeight;
+    if (atBottom) pinToBottom();
   },
   true,
 );
