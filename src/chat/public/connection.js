@@ -107,6 +107,14 @@ async function onClosed(event, opened) {
   clearTimeout(state.pollTimer);
   state.pollTimer = undefined;
   if (state.stopped) return showConnection("closed", "Closed");
+  if (event.code === 4000) {
+    // Another tab (a duplicated one shares our sessionStorage) took the session over: coming
+    // back by ourselves would take it back, and the two would fight.
+    state.stopped = true;
+    state.session = null;
+    showError("This chat continued in another tab or window.", "taken-over");
+    return showConnection("closed", "Continued elsewhere");
+  }
   if (event.code === 1008) {
     state.stopped = true;
     showError(`The server closed the connection: ${event.reason || "policy violation"}.`, "connection");
