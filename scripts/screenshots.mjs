@@ -68,6 +68,9 @@ try {
   // A private conversation (unread in ada's sidebar) and another room with someone in it.
   await grace.locator('[data-testid="user"][data-name="ada"]').click();
   await say(grace, "Lunch at 12:30?");
+  await grace.getByTestId("message-input").fill("/msg mo Coffee after lunch?");
+  await grace.getByTestId("message-input").press("Enter");
+  await mo.locator('[data-testid="menu-unread"]').waitFor();
   await linus.getByTestId("room-input").fill("ops");
   await linus.getByTestId("room-input").press("Enter");
   await ada.locator('[data-testid="user"][data-name="grace"] [data-testid="unread"]').waitFor();
