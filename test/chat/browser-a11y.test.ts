@@ -4,11 +4,8 @@
 // every visible text meets AA contrast (4.5:1, 3:1 when large) in the light and the dark colour
 // scheme, and every keyboard stop shows a focus ring that itself stands out (3:1).
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { Browser } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
-import { createChatServer, type ChatServer } from "../../src/chat/index.js";
-import { ChatPages, SIZES, T, type ChatPage } from "./chat-pages.js";
+import { describe, it } from "node:test";
+import { SIZES, T, useChatInChromium, type ChatPage } from "./chat-pages.js";
 
 /** Colour maths of WCAG 2.2 (relative luminance, contrast ratio), shared by the scripts below. */
 const COLOR_HELPERS = `
@@ -125,20 +122,7 @@ interface Focus {
 }
 
 describe("the browser chat's accessibility: names, live log, contrast and focus, in light and dark", () => {
-  let browser: Browser | undefined;
-  let chat: ChatServer;
-  let port = 0;
-  const pages = new ChatPages(() => browser, () => `http://127.0.0.1:${port}/`);
-
-  before(async (t) => {
-    browser = await launchChromium(t as never);
-    chat = createChatServer({ heartbeatIntervalMs: 0, rateLimit: { ratePerSecond: 100, burst: 100 } });
-    port = (await chat.listen(0, "127.0.0.1")).port;
-  }, T);
-  after(async () => {
-    await browser?.close();
-    await chat?.close();
-  }, T);
+  const pages = useChatInChromium({ heartbeatIntervalMs: 0, rateLimit: { ratePerSecond: 100, burst: 100 } });
 
   /** Audits the page in both colour schemes; returns every problem found, labelled. */
   async function audit(chatPage: ChatPage, label: string): Promise<string[]> {
@@ -161,7 +145,7 @@ describe("the browser chat's accessibility: names, live log, contrast and focus,
 
   for (const size of SIZES) {
     it(`at ${size.width}×${size.height}: every control is named, the log is a live region, and every text meets WCAG AA contrast in light and dark, the drawer and the name dialog included`, T, async (t) => {
-      if (browser === undefined) return t.skip("no browser");
+      if (!pages.ready) return t.skip("no browser");
       const viewport = { width: size.width, height: size.height };
       const lee = await pages.open(`lee${size.width}`, { viewport });
       const max = await pages.open(`max${size.width}`, { viewport });
@@ -190,7 +174,7 @@ describe("the browser chat's accessibility: names, live log, contrast and focus,
     });
 
     it(`at ${size.width}×${size.height}: every keyboard stop shows a focus ring of 2 px or more that stands out 3:1 from its surroundings, in light and dark`, T, async (t) => {
-      if (browser === undefined) return t.skip("no browser");
+      if (!pages.ready) return t.skip("no browser");
       const viewport = { width: size.width, height: size.height };
       const noa = await pages.open(`noa${size.width}`, { viewport });
       try {

@@ -13,9 +13,8 @@ import { after, before, describe, it } from "node:test";
 import type { Browser } from "playwright-core";
 import { WebSocketServer, type WebSocket } from "ws";
 import { launchChromium } from "../helpers/browser.js";
-import { createChatServer, type ChatServer } from "../../src/chat/index.js";
 import { createStaticHandler, DEFAULT_PUBLIC_DIR } from "../../src/chat/static-files.js";
-import { ChatPages, joinRoom, T, type ChatPage } from "./chat-pages.js";
+import { ChatPages, joinRoom, T, useChatInChromium, type ChatPage } from "./chat-pages.js";
 
 const LIMITS = { maxMessageBytes: 4096, maxFileBytes: 1024, maxNameLength: 32 };
 const TOKEN = "session-token-0123456789abcdef";
@@ -130,7 +129,7 @@ describe("the browser client resumes its session by the contract of docs/chat.md
   }
 
   it("reconnects with ?session=&after=&privateAfter=, shows what was missed once and in order with a quiet marker, and does not send its name again", T, async (t) => {
-    if (browser === undefined) return t.skip("no browser");
+    if (!pages.ready) return t.skip("no browser");
     script = new ScriptedChat();
     for (let i = 1; i <= 8; i++) script.say("pat", `early ${i}`);
     const sam = await pages.open("sam");
@@ -164,7 +163,7 @@ describe("the browser client resumes its session by the contract of docs/chat.md
   });
 
   it('shows "some earlier messages are missing" when the resumed history is not complete, and resumes after a reload without asking the name', T, async (t) => {
-    if (browser === undefined) return t.skip("no browser");
+    if (!pages.ready) return t.skip("no browser");
     script = new ScriptedChat();
     const kit = await pages.open("kit");
     try {
@@ -197,23 +196,10 @@ describe("the browser client resumes its session by the contract of docs/chat.md
 });
 
 describe("the real chat server with a page that offers to resume", () => {
-  let browser: Browser | undefined;
-  let chat: ChatServer;
-  let port = 0;
-  const pages = new ChatPages(() => browser, () => `http://127.0.0.1:${port}/`);
-
-  before(async (t) => {
-    browser = await launchChromium(t as never);
-    chat = createChatServer({ heartbeatIntervalMs: 0 });
-    port = (await chat.listen(0, "127.0.0.1")).port;
-  }, T);
-  after(async () => {
-    await browser?.close();
-    await chat?.close();
-  }, T);
+  const pages = useChatInChromium({ heartbeatIntervalMs: 0 });
 
   it("accepts ?session=&after=&privateAfter= on / (unknown parameters are ignored), and the page, not resumed, sends its name and room again", T, async (t) => {
-    if (browser === undefined) return t.skip("no browser");
+    if (!pages.ready) return t.skip("no browser");
     const uma = await pages.open("uma");
     try {
       await joinRoom(pages, uma, "resume");

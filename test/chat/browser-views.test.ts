@@ -3,12 +3,9 @@
 // the screen, the log following its end, refused text kept, and a reload that keeps the name and
 // the room.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
-import type { Browser } from "playwright-core";
-import { launchChromium } from "../helpers/browser.js";
+import { describe, it } from "node:test";
 import { encodePng } from "../helpers/png.js";
-import { createChatServer, type ChatServer } from "../../src/chat/index.js";
-import { ChatPages, joinRoom, SIZES, T, WAIT_MS, type ChatPage } from "./chat-pages.js";
+import { joinRoom, SIZES, T, useChatInChromium, WAIT_MS, type ChatPage } from "./chat-pages.js";
 
 /** Where the log is: at its end when the last pixel is in view. */
 const LOG_SCRIPT = `(() => {
@@ -25,21 +22,8 @@ interface LogPlace {
 }
 
 describe("the browser chat's conversations, layout and composer, at a desktop's and a phone's size", () => {
-  let browser: Browser | undefined;
-  let chat: ChatServer;
-  let port = 0;
-  const pages = new ChatPages(() => browser, () => `http://127.0.0.1:${port}/`);
-
-  before(async (t) => {
-    browser = await launchChromium(t as never);
     // Generous limits: these tests send 50 messages in a burst (the limit has its own tests).
-    chat = createChatServer({ heartbeatIntervalMs: 0, rateLimit: { ratePerSecond: 1000, burst: 1000 } });
-    port = (await chat.listen(0, "127.0.0.1")).port;
-  }, T);
-  after(async () => {
-    await browser?.close();
-    await chat?.close();
-  }, T);
+  const pages = useChatInChromium({ heartbeatIntervalMs: 0, rateLimit: { ratePerSecond: 1000, burst: 1000 } });
 
   /** The texts of the entries on screen that contain `text`. */
   async function shown(chatPage: ChatPage, text: string): Promise<string[]> {
@@ -66,7 +50,7 @@ describe("the browser chat's conversations, layout and composer, at a desktop's 
     const at = `at ${size.width}×${size.height}`;
 
     it(`${at}: two people, two rooms and a private conversation; each view shows only its own messages, and the unread counts move as they are read`, T, async (t) => {
-      if (browser === undefined) return t.skip("no browser");
+      if (!pages.ready) return t.skip("no browser");
       const alice = await pages.open(`alice${size.width}`, { viewport });
       const bob = await pages.open(`bob${size.width}`, { viewport });
       const [a, b] = [alice.name, bob.name];
@@ -121,7 +105,7 @@ describe("the browser chat's conversations, layout and composer, at a desktop's 
     });
 
     it(`${at}: the composer is entirely on screen, the page does not scroll sideways, and the rooms and people are ${size.label === "phone" ? "a drawer" : "a column"}`, T, async (t) => {
-      if (browser === undefined) return t.skip("no browser");
+      if (!pages.ready) return t.skip("no browser");
       const carol = await pages.open(`carol${size.width}`, { viewport });
       try {
         // Enough messages to fill the log, and a long word.
@@ -152,7 +136,7 @@ describe("the browser chat's conversations, layout and composer, at a desktop's 
     });
 
     it(`${at}: the log stays at its end after an image arrives and after 50 more messages, and offers "new messages" when scrolled up`, T, async (t) => {
-      if (browser === undefined) return t.skip("no browser");
+      if (!pages.ready) return t.skip("no browser");
       const dan = await pages.open(`dan${size.width}`, { viewport });
       const eva = await pages.open(`eva${size.width}`, { viewport });
       try {
@@ -188,7 +172,7 @@ describe("the browser chat's conversations, layout and composer, at a desktop's 
     });
 
     it(`${at}: a reload keeps the name, the room, the conversation on screen and the private conversations, and shows each message once`, T, async (t) => {
-      if (browser === undefined) return t.skip("no browser");
+      if (!pages.ready) return t.skip("no browser");
       const fay = await pages.open(`fay${size.width}`, { viewport });
       const gus = await pages.open(`gus${size.width}`, { viewport });
       const ops = `ops${size.width}`;
@@ -221,7 +205,7 @@ describe("the browser chat's conversations, layout and composer, at a desktop's 
   }
 
   it("Enter sends and Shift+Enter breaks the line; links are clickable only for http(s), opened without referrer; a message typed before a name stays and asks for one", T, async (t) => {
-    if (browser === undefined) return t.skip("no browser");
+    if (!pages.ready) return t.skip("no browser");
     const hal = await pages.open("hal");
     const ivy = await pages.open("ivy", { connected: false });
     try {
@@ -264,26 +248,13 @@ describe("the browser chat's conversations, layout and composer, at a desktop's 
 });
 
 describe("the browser chat keeps a refused message in the composer", () => {
-  let browser: Browser | undefined;
-  let chat: ChatServer;
-  let port = 0;
-  const pages = new ChatPages(() => browser, () => `http://127.0.0.1:${port}/`);
-
-  before(async (t) => {
-    browser = await launchChromium(t as never);
     // A small bucket, so that the fifth message of a burst is refused (the page's own queries,
     // at most 2 a second, fit in theirs); many strikes before a close.
-    chat = createChatServer({ heartbeatIntervalMs: 0, rateLimit: { ratePerSecond: 2, burst: 4, floodStrikes: 50 } });
-    port = (await chat.listen(0, "127.0.0.1")).port;
-  }, T);
-  after(async () => {
-    await browser?.close();
-    await chat?.close();
-  }, T);
+  const pages = useChatInChromium({ heartbeatIntervalMs: 0, rateLimit: { ratePerSecond: 2, burst: 4, floodStrikes: 50 } });
 
   for (const size of SIZES) {
     it(`at ${size.width}×${size.height}: a rate-limited message, and one to a person who left, come back to the composer with the error beside it`, T, async (t) => {
-      if (browser === undefined) return t.skip("no browser");
+      if (!pages.ready) return t.skip("no browser");
       const viewport = { width: size.width, height: size.height };
       const jo = await pages.open(`jo${size.width}`, { viewport });
       const kai = await pages.open(`kai${size.width}`, { viewport });

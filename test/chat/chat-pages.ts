@@ -2,7 +2,10 @@
 // its own sessionStorage), driven through the page's controls found by their data-testid, with
 // bounded waits that fail with what the page shows instead.
 import assert from "node:assert/strict";
+import { after, before } from "node:test";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
+import { createChatServer, type ChatServer, type ChatServerOptions } from "../../src/chat/index.js";
+import { launchChromium } from "../helpers/browser.js";
 
 /** Every wait of the browser tests is bounded by this (ms): generous, as the machine is shared. */
 export const WAIT_MS = 10_000;
@@ -44,6 +47,11 @@ export class ChatPages {
   constructor(browser: () => Browser | undefined, baseUrl: () => string) {
     this.#browser = browser;
     this.#baseUrl = baseUrl;
+  }
+
+  /** Whether there is a browser (a test without one skips itself, see launchChromium). */
+  get ready(): boolean {
+    return this.#browser() !== undefined;
   }
 
   /** Opens the chat in a new context (a separate person); see {@link OpenOptions}. */
@@ -205,4 +213,24 @@ export async function joinRoom(pages: ChatPages, chatPage: ChatPage, room: strin
   await chatPage.page.getByTestId("room-input").fill(room);
   await chatPage.page.getByTestId("room-input").press("Enter");
   await pages.expectView(chatPage, `#${room}`);
+}
+
+/**
+ * Declares, in the current `describe`, headless Chromium and a chat server created with
+ * `options` (started in a `before` hook, closed in `after`), and returns the pages to open on it.
+ */
+export function useChatInChromium(options: ChatServerOptions): ChatPages {
+  let browser: Browser | undefined;
+  let chat: ChatServer | undefined;
+  let port = 0;
+  before(async (t) => {
+    browser = await launchChromium(t as never);
+    chat = createChatServer(options);
+    port = (await chat.listen(0, "127.0.0.1")).port;
+  }, T);
+  after(async () => {
+    await browser?.close();
+    await chat?.close();
+  }, T);
+  return new ChatPages(() => browser, () => `http://127.0.0.1:${port}/`);
 }
