@@ -53,7 +53,7 @@ function submitText(text) {
       showError(`Message too long: over ${state.limits.maxMessageBytes} bytes.`, "too-long");
       return false;
     }
-    const tracking = { user: true, text, view: view.key };
+    const tracking = { user: true, body: text, text, view: view.key };
     return view.kind === "room" ? send({ type: "message", text }, tracking) : send({ type: "private", to: view.name, text }, tracking);
   }
   const argument = (command[2] ?? "").trim();
@@ -70,7 +70,7 @@ function submitText(text) {
       }
       const to = argument.slice(0, space);
       const body = argument.slice(space + 1).trim();
-      return send({ type: "private", to, text: body }, { user: true, text, view: view?.key ?? personKey(to) });
+      return send({ type: "private", to, text: body }, { user: true, body, text, view: view?.key ?? personKey(to) });
     }
     case "join":
       return argument !== "" && send({ type: "join", room: argument.replace(/^#/, "") }, { user: true });

@@ -212,7 +212,7 @@ function handleEvent(e) {
     case "message": {
       const from = str(e["from"]);
       const mine = from === state.name;
-      if (mine) outbox.answered("message");
+      if (mine) outbox.answered("message", str(e["text"]));
       const conversation = conversations.ensure("room", str(e["room"]) || state.room);
       return addTo(conversation, { kind: "message", ts, from, text: str(e["text"]), mine, ...idOf(e["id"]) }, { countUnread: true });
     }
@@ -278,7 +278,7 @@ function onPrivate(e, ts) {
   const from = str(e["from"]);
   const to = str(e["to"]);
   const mine = from === state.name;
-  if (mine) outbox.answered("private");
+  if (mine) outbox.answered("private", str(e["text"]));
   const id = typeof e["id"] === "string" && e["id"] !== "" ? e["id"] : undefined;
   // privateAfter names the last message of our own inbox (ids increase per recipient).
   if (id !== undefined && to === state.name && (state.privateAfter === null || compareIds(id, state.privateAfter) > 0)) state.privateAfter = id;

@@ -302,9 +302,13 @@ export function splitLinks(text) {
   let last = 0;
   for (const match of text.matchAll(pattern)) {
     let candidate = match[0];
-    // Sentence punctuation after a link is not part of it ("see https://x.org/a.").
-    const trailing = /[.,;:!?)\]}'"]+$/.exec(candidate);
-    if (trailing !== null && !(trailing[0].startsWith(")") && candidate.includes("("))) candidate = candidate.slice(0, -trailing[0].length);
+    // Sentence punctuation after a link is not part of it ("see https://x.org/a."), nor is a
+    // closing parenthesis it did not open ("(at https://x.org/A_(b))").
+    const count = (/** @type {string} */ c) => candidate.split(c).length - 1;
+    for (let last = candidate.at(-1); last !== undefined; last = candidate.at(-1)) {
+      if (!(".,;:!?'\"]}".includes(last) || (last === ")" && count(")") > count("(")))) break;
+      candidate = candidate.slice(0, -1);
+    }
     const start = match.index;
     /** @type {URL | undefined} */
     let url;
@@ -324,9 +328,10 @@ export function splitLinks(text) {
 
 /**
  * How a request is tracked: `user` (the person asked for it, not the page), `auto` (resent by
- * the page after a reconnect), `show` (show the answer in the log), and for a message its `text`
- * and `view` (the conversation key), to give the text back if the server refuses it.
- * @typedef {{ user?: boolean, auto?: boolean, show?: boolean, text?: string, view?: string, name?: string }} Tracking
+ * the page after a reconnect), `show` (show the answer in the log); for a message, `body` (what
+ * the server will echo), and `text` and `view` (what was typed, and in which conversation), to
+ * give the text back if the server refuses it.
+ * @typedef {{ user?: boolean, auto?: boolean, show?: boolean, body?: string, text?: string, view?: string, name?: string }} Tracking
  */
 /** @typedef {Tracking & { type: string, at: number }} Request */
 /** @typedef {"skipped" | "refused" | "lost" | "expired"} DropReason */
@@ -371,15 +376,20 @@ export class Outbox {
   }
 
   /**
-   * An answer of type `event` arrived: returns the request it answers (undefined when it answers
-   * none: an event the server sent by itself); requests before it were dropped.
+   * An answer of type `event` arrived (for a message echo, with its `body`): returns the request
+   * it answers (undefined when it answers none: an event the server sent by itself); requests
+   * before it were dropped. The body tells a message's echo from an earlier message's, which
+   * the server may have dropped silently.
    * @param {string} event
+   * @param {string} [body]
    * @returns {Request | undefined}
    */
-  answered(event) {
-    if (!this.#queue.some((r) => ANSWERS[r.type] === event)) return undefined;
+  answered(event, body) {
+    /** @param {Request} r */
+    const answers = (r) => ANSWERS[r.type] === event && (body === undefined || r.body === undefined || r.body === body);
+    if (!this.#queue.some(answers)) return undefined;
     for (let r = this.#queue.shift(); r !== undefined; r = this.#queue.shift()) {
-      if (ANSWERS[r.type] === event) return r;
+      if (answers(r)) return r;
       this.#drop(r, "skipped");
     }
     return undefined;
