@@ -204,16 +204,10 @@ ui.joinForm.addEventListener("submit", (event) => {
 ui.leave.addEventListener("click", leaveRoom);
 ui.quit.addEventListener("click", quit);
 ui.menu.addEventListener("click", () => setDrawer(true));
-ui.drawerClose.addEventListener("click", () => {
-  setDrawer(false);
-  ui.menu.focus();
-});
+ui.drawerClose.addEventListener("click", () => setDrawer(false));
 ui.backdrop.addEventListener("click", () => setDrawer(false));
 document.addEventListener("keydown", (event) => {
-  if (event.key === "Escape" && document.body.classList.contains("drawer-open")) {
-    setDrawer(false);
-    ui.menu.focus();
-  }
+  if (event.key === "Escape" && document.body.classList.contains("drawer-open")) setDrawer(false);
 });
 ui.reconnect.addEventListener("click", () => {
   state.attempt = 0;

@@ -229,7 +229,7 @@ function handleEvent(e) {
       roomNotice(e, "rename", `${str(e["from"])} is now known as ${str(e["to"])}`, ts);
       return scheduleRefresh();
     case "room":
-      return onRoom(str(e["room"]) || "lobby", ts);
+      return onRoom(str(e["room"]) || "lobby");
     case "history":
       return onHistory(e, ts);
     case "rooms":
@@ -251,6 +251,8 @@ function handleEvent(e) {
     case "goodbye":
       outbox.answered("goodbye");
       state.stopped = true;
+      state.left = true;
+      state.session = null;
       clearSaved();
       return notice("You left the chat. Reconnect to come back.", ts);
     default:
@@ -291,6 +293,7 @@ function onPrivate(e, ts) {
 function onWelcome(e) {
   const reconnect = state.welcomed;
   state.welcomed = true;
+  state.left = false;
   state.attempt = 0;
   state.refusals = 0;
   const limits = e["limits"];
@@ -356,11 +359,8 @@ function onName(name, ts) {
 }
 
 
-/**
- * @param {string} room
- * @param {number} ts
- */
-function onRoom(room, ts) {
+/** @param {string} room the room the server has us in now */
+function onRoom(room) {
   const request = outbox.answered("room");
   const asked = request?.user === true;
   if (asked) state.wantedRoom = room;
@@ -377,7 +377,6 @@ function onRoom(room, ts) {
   updateSidebar();
   scheduleRefresh();
   save();
-  void ts;
 }
 
 /**

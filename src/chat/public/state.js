@@ -35,6 +35,7 @@ export const state = {
   /** Reconnect attempts since the last welcome. */ attempt: 0,
   /** Consecutive upgrades refused while the page itself was reachable. */ refusals: 0,
   /** No automatic reconnect: the user left, or the server refused us. */ stopped: false,
+  /** The user left the chat: nothing is saved for a reload until the next welcome. */ left: false,
   limits: { maxMessageBytes: 4096, maxFileBytes: 5 * 1024 * 1024, maxNameLength: 32 },
   /** @type {string[]} */ help: [],
   /** @type {string[]} */ users: [],
@@ -65,7 +66,6 @@ const DROPPED = {
 };
 window.setInterval(() => outbox.expire(Date.now(), ANSWER_TIMEOUT_MS), 2000);
 
-
 /**
  * Sends one JSON request, tracked by the outbox until the server answers it.
  * @param {Json} request
@@ -92,7 +92,7 @@ export function save() {
 export function saveNow() {
   clearTimeout(state.saveTimer);
   state.saveTimer = undefined;
-  if (state.stopped && state.name === null) return;
+  if (state.left) return;
   storeSaved({
     name: state.name ?? state.wantedName,
     room: state.wantedRoom,

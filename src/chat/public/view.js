@@ -407,9 +407,15 @@ export function renderSidebar(rooms, people, totalUnread) {
  * @param {boolean} open
  */
 export function setDrawer(open) {
+  const phone = window.matchMedia("(max-width: 760px)").matches;
+  const wasOpen = document.body.classList.contains("drawer-open");
   document.body.classList.toggle("drawer-open", open);
   ui.menu.setAttribute("aria-expanded", String(open));
+  // While the drawer covers it, the conversation is out of reach of the keyboard and of screen
+  // readers; when the drawer closes, focus goes back to the button that opened it.
+  ui.dropZone.inert = open && phone;
   if (open) ui.sidebar.querySelector("button")?.focus();
+  else if (wasOpen && phone && ui.sidebar.contains(document.activeElement)) ui.menu.focus();
 }
 
 // ---------------------------------------------------------------- composer and name dialog
