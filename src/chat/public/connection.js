@@ -27,7 +27,7 @@ const REFRESH_INTERVAL_MS = 1000;
 const POLL_MS = 20_000;
 /** A name resent after a reload may still be held by this tab's previous connection for a
  * moment: it is retried this many times, this far apart, before the name dialog asks. */
-const NAME_RETRIES = 3;
+const NAME_RETRIES = 5;
 const NAME_RETRY_MS = 1000;
 /** @typedef {Record<string, unknown>} Json */
 /** @typedef {import("./model.js").Entry} Entry */
