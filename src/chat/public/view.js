@@ -376,6 +376,13 @@ function renderRows(list, rows) {
         const note = document.createElement("span");
         note.className = "row-note";
         note.textContent = row.note;
+        if (/^\d+$/.test(row.note)) {
+          // A bare count on screen; "3 online" for a screen reader.
+          const unit = document.createElement("span");
+          unit.className = "visually-hidden";
+          unit.textContent = " online";
+          note.append(unit);
+        }
         button.append(note);
       }
       if (row.current) button.setAttribute("aria-current", "page");
