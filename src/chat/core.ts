@@ -15,6 +15,7 @@
 
 import type { Handle, Wynd } from "../index.js";
 import { ErrorCode, type Audience, type ChatCommand, type ChatEvent, type ChatProtocol, type ClientLimits } from "./events.js";
+import { isSingleScript } from "./confusables.js";
 import { encodeFileFrame, isFileError, parseFileFrame, type FileHeader } from "./file-frames.js";
 import type { HistoryStore } from "./history.js";
 import { jsonProtocol } from "./json-protocol.js";
@@ -41,6 +42,7 @@ export interface ChatCoreOptions {
 export const PROTOCOLS: readonly ChatProtocol[] = [textProtocol, jsonProtocol];
 
 const NAME_RULES = `1-${MAX_NAME_LENGTH} characters, no spaces or control characters`;
+const ONE_SCRIPT = "Please write your name in one script: letters of different alphabets that look alike are how impostors pose as others";
 const NO_NAME = "Please set your name first with: /name <your_name>";
 
 interface Member {
@@ -190,12 +192,14 @@ export class ChatCore {
     if (member.fixedName) {
       return this.#error(member, ErrorCode.NAME_FIXED, "Your name is set by your login token and cannot be changed");
     }
-    if (!isValidName(name)) return this.#error(member, ErrorCode.INVALID_NAME, `Please provide a valid name (${NAME_RULES})`);
+    // Taken before valid: `аlice` (Cyrillic а, refused as mixed-script anyway) next to an online
+    // `alice` is told the truth that matters, that it looks like someone else's name.
     const key = nameKey(name);
     const holder = this.#users.get(key);
     if (holder !== undefined && holder !== member) {
       return this.#error(member, ErrorCode.NAME_TAKEN, `The name ${name} is already taken`);
     }
+    if (!isValidName(name)) return this.#error(member, ErrorCode.INVALID_NAME, isSingleScript(name) ? `Please provide a valid name (${NAME_RULES})` : ONE_SCRIPT);
     const previous = member.name;
     if (previous === name) return this.#send(member, { type: "name", name });
     if (previous !== undefined) this.#users.delete(nameKey(previous));
