@@ -16,6 +16,7 @@
 import type { Handle, Wynd } from "../index.js";
 import { ErrorCode, type Audience, type ChatCommand, type ChatEvent, type ChatProtocol, type ClientLimits } from "./events.js";
 import { isSingleScript } from "./confusables.js";
+import { cleanText } from "./control-characters.js";
 import { encodeFileFrame, isFileError, parseFileFrame, type FileHeader } from "./file-frames.js";
 import type { HistoryStore } from "./history.js";
 import { jsonProtocol } from "./json-protocol.js";
@@ -229,7 +230,8 @@ export class ChatCore {
     return true;
   }
 
-  #message(member: Member, text: string): void {
+  #message(member: Member, raw: string): void {
+    const text = cleanText(raw); // one rule for both protocols, before storing and relaying
     if (!this.#checkText(member, text)) return;
     const ts = this.#options.clock();
     const from = member.name!;
@@ -237,7 +239,8 @@ export class ChatCore {
     this.#toRoom(member.room, { type: "message", room: member.room, from, text }, member, ts);
   }
 
-  #private(member: Member, to: string, text: string): void {
+  #private(member: Member, to: string, raw: string): void {
+    const text = cleanText(raw);
     if (!this.#checkText(member, text)) return;
     const target = this.#users.get(nameKey(to));
     if (target === undefined) {

@@ -18,6 +18,7 @@ import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, open, stat, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { cleanText } from "./control-characters.js";
 import type { HistoryMessage } from "./events.js";
 
 /** One stored message: a {@link HistoryMessage} and its room. */
@@ -66,7 +67,8 @@ function isRecord(value: unknown): value is HistoryRecord {
 function parseLine(line: string): HistoryRecord | undefined {
   try {
     const value: unknown = JSON.parse(line);
-    return isRecord(value) ? { room: value.room, from: value.from, text: value.text, ts: value.ts } : undefined;
+    // cleanText: a file written before the control-character rule replays under it.
+    return isRecord(value) ? { room: value.room, from: value.from, text: cleanText(value.text), ts: value.ts } : undefined;
   } catch {
     return undefined;
   }
