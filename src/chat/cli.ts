@@ -32,6 +32,8 @@ options:
   --flood-strikes <n>       refused messages before a close with 1008 (default 2 x burst)
   --auth <file>             require a token from this file (lines "token name", # comments)
   --auth-secret <secret>    require a token signed with this secret (or WYND_CHAT_SECRET)
+  --allowed-origin <origin> also accept sockets from pages of this origin (repeatable;
+                            the chat's own page always is): https://chat.example.com
   --public-dir <dir>        serve the browser client from this directory
   --heartbeat-ms <n>        ping interval; silent peers are dropped (default 30000, 0 off)
   -h, --help                show this help
@@ -95,6 +97,7 @@ async function runServer(argv: readonly string[]): Promise<number> {
       auth: { type: "string" },
       "auth-secret": { type: "string" },
       "public-dir": { type: "string" },
+      "allowed-origin": { type: "string", multiple: true },
       "heartbeat-ms": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -136,6 +139,7 @@ async function runServer(argv: readonly string[]): Promise<number> {
     ...optional("maxFileBytes", integer("max-file-bytes", values["max-file-bytes"], 1)),
     ...optional("heartbeatIntervalMs", integer("heartbeat-ms", values["heartbeat-ms"], 0)),
     ...optional("publicDir", values["public-dir"]),
+    ...optional("allowedOrigins", values["allowed-origin"]),
   };
   let chat;
   try {

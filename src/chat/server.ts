@@ -47,6 +47,13 @@ export interface ChatServerOptions {
   readonly auth?: Authenticator | undefined;
   /** The directory of index.html, app.js and style.css. Default: the package's `src/chat/public/`. */
   readonly publicDir?: string | URL;
+  /**
+   * Web pages allowed to open a chat socket besides the chat's own page: URL origins such as
+   * `"https://chat.example.com"` (exact scheme, host and port). The chat's own origin (`"self"`:
+   * the page came from the `Host` the socket is opened to) is always allowed, and so are clients
+   * that send no `Origin` (wscat, programs). Any other page gets 403. Default: `[]`.
+   */
+  readonly allowedOrigins?: readonly string[];
   /** Heartbeat ping interval, in milliseconds, so dead peers leave the chat. Default 30 000; 0 turns it off. */
   readonly heartbeatIntervalMs?: number;
   /** Timestamps of messages and events, in milliseconds since the epoch. Default `Date.now`. */
@@ -102,6 +109,8 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
     // The largest message is a file frame: the file, its header and the refusal slack above.
     maxMessageBytes: maxFileBytes + 4 + MAX_FILE_HEADER_BYTES + FILE_REFUSAL_SLACK_BYTES,
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 30_000,
+    // A page of another site must not open a socket in the user's browser with the user's login.
+    allowedOrigins: ["self", ...(options.allowedOrigins ?? [])],
     selectProtocol: (offered) => (offered.includes(JSON_PROTOCOL) ? JSON_PROTOCOL : undefined),
     createData: (request) => ({ fixedName: identities.get(request) }),
     ...(auth === undefined
