@@ -150,7 +150,8 @@ async function runServer(argv: readonly string[]): Promise<number> {
   try {
     await chat.listen(port, values.host);
   } catch (error) {
-    process.stderr.write(`wynd chat: cannot listen on ${values.host}:${port}: ${(error as Error).message}\n`);
+    const locked = (error as NodeJS.ErrnoException).code === "ERR_DATA_DIR_LOCKED";
+    process.stderr.write(`wynd chat: ${locked ? "" : `cannot listen on ${values.host}:${port}: `}${(error as Error).message}\n`);
     await chat.close();
     return 1;
   }

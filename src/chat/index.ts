@@ -27,3 +27,4 @@ export { HISTORY_FILE, DEFAULT_HISTORY_SIZE, MAX_HISTORY_ROOMS, type HistoryReco
 export { DEFAULT_BURST, DEFAULT_RATE_PER_SECOND, type RateLimitOptions } from "./rate-limiter.js";
 export { isValidName, LOBBY, MAX_NAME_LENGTH } from "./names.js";
 export type { ChatData } from "./core.js";
+export { DataDirLockedError, LOCK_FILE, type LockOwner } from "./data-dir-lock.js";

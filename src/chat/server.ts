@@ -11,6 +11,7 @@ import type { AddressInfo } from "node:net";
 import { HandshakeError, Wynd, type UpgradeRequest } from "../index.js";
 import { tokenFromRequest, type Authenticator } from "./auth.js";
 import { ChatCore, type ChatData } from "./core.js";
+import { DataDirLockedError, lockDataDir, type DataDirLock } from "./data-dir-lock.js";
 import { DEFAULT_MAX_FILE_BYTES, MAX_FILE_HEADER_BYTES } from "./file-frames.js";
 import { DEFAULT_HISTORY_SIZE, HistoryStore } from "./history.js";
 import { JSON_PROTOCOL } from "./json-protocol.js";
@@ -145,6 +146,7 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
   const httpServer = createServer(createStaticHandler(options.publicDir ?? DEFAULT_PUBLIC_DIR, onError));
   wynd.attach(httpServer, { path: "/" });
   let closing: Promise<void> | undefined;
+  let lock: DataDirLock | undefined;
 
   return {
     httpServer,
@@ -161,15 +163,22 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
     },
     async listen(port, host = "127.0.0.1") {
       if (closing !== undefined) throw new Error("the chat server was closed");
+      if (options.dataDir !== undefined) lock ??= await lockDataDirOrReport(options.dataDir, onError);
       await history.load();
-      await new Promise<void>((resolve, reject) => {
-        const onListenError = (error: Error) => reject(error);
-        httpServer.once("error", onListenError);
-        httpServer.listen(port, host, () => {
-          httpServer.off("error", onListenError);
-          resolve();
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const onListenError = (error: Error) => reject(error);
+          httpServer.once("error", onListenError);
+          httpServer.listen(port, host, () => {
+            httpServer.off("error", onListenError);
+            resolve();
+          });
         });
-      });
+      } catch (error) {
+        await lock?.release();
+        lock = undefined;
+        throw error;
+      }
       return this.address!;
     },
     close() {
@@ -182,8 +191,24 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
         httpServer.closeAllConnections();
         await stopped;
         await history.close();
+        await lock?.release();
       })();
       return closing;
     },
   };
+}
+
+/**
+ * Takes the data directory's lock; a directory in use by another server rejects (listen() fails
+ * with {@link DataDirLockedError}), any other failure (permissions) is reported and the server
+ * runs without the lock, as history runs in memory when the disk fails.
+ */
+async function lockDataDirOrReport(dataDir: string, onError: (error: Error) => void): Promise<DataDirLock | undefined> {
+  try {
+    return await lockDataDir(dataDir);
+  } catch (error) {
+    if (error instanceof DataDirLockedError) throw error;
+    onError(new Error(`cannot lock the data directory ${dataDir}: ${(error as Error).message}`, { cause: error }));
+    return undefined;
+  }
 }
