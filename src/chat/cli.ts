@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { readTokenFile, signedTokenAuthenticator, signToken, type Authenticator } from "./auth.js";
 import { DEFAULT_MAX_FILE_BYTES } from "./file-frames.js";
 import { DEFAULT_HISTORY_SIZE } from "./history.js";
+import { DEFAULT_FILE_BYTES_PER_SECOND } from "./file-rate-limit.js";
 import { DEFAULT_BURST, DEFAULT_RATE_PER_SECOND } from "./rate-limiter.js";
 import { createChatServer, DEFAULT_MAX_MESSAGE_BYTES, type ChatServerOptions } from "./server.js";
 
@@ -30,6 +31,8 @@ options:
   --rate <n>                messages per second per connection (default ${DEFAULT_RATE_PER_SECOND})
   --burst <n>               burst of messages per connection (default ${DEFAULT_BURST})
   --flood-strikes <n>       refused messages before a close with 1008 (default 2 x burst)
+  --file-rate <bytes>        file bytes per second per connection (default ${DEFAULT_FILE_BYTES_PER_SECOND}, 1 MiB)
+  --file-burst <bytes>      file bytes shared at once (default 2 x max file bytes)
   --auth <file>             require a token from this file (lines "token name", # comments)
   --auth-secret <secret>    require a token signed with this secret (or WYND_CHAT_SECRET)
   --allowed-origin <origin> also accept sockets from pages of this origin (repeatable;
@@ -94,6 +97,8 @@ async function runServer(argv: readonly string[]): Promise<number> {
       rate: { type: "string" },
       burst: { type: "string" },
       "flood-strikes": { type: "string" },
+      "file-rate": { type: "string" },
+      "file-burst": { type: "string" },
       auth: { type: "string" },
       "auth-secret": { type: "string" },
       "public-dir": { type: "string" },
@@ -133,6 +138,10 @@ async function runServer(argv: readonly string[]): Promise<number> {
       ...(rate === undefined ? {} : { ratePerSecond: rate }),
       ...(burst === undefined ? {} : { burst }),
       ...(floodStrikes === undefined ? {} : { floodStrikes }),
+    },
+    fileRateLimit: {
+      ...optional("bytesPerSecond", integer("file-rate", values["file-rate"], 1)),
+      ...optional("burstBytes", integer("file-burst", values["file-burst"], 1)),
     },
     ...optional("historySize", integer("history-size", values["history-size"], 0)),
     ...optional("maxMessageBytes", integer("max-message-bytes", values["max-message-bytes"], 1)),

@@ -35,6 +35,8 @@ export interface ChatCoreOptions {
   readonly maxMessageBytes: number;
   readonly maxFileBytes: number;
   readonly rateLimit: Required<RateLimitOptions>;
+  /** The file byte-rate bucket (file-rate-limit.ts), in bytes. */
+  readonly fileRateLimit: Required<RateLimitOptions>;
   /** Timestamps of events and history, in milliseconds since the epoch. */
   readonly clock: () => number;
 }
@@ -58,6 +60,8 @@ interface Member {
   readonly sends: RateLimiter;
   /** Read-only queries (rooms, users, help): their own bucket, so a client's polling never eats its messages. */
   readonly queries: RateLimiter;
+  /** Shared file bytes. */
+  readonly fileBytes: RateLimiter;
 }
 
 function everyoneIn(room: string): string {
@@ -91,6 +95,7 @@ export class ChatCore {
         listening: false,
         sends: new RateLimiter(options.rateLimit),
         queries: new RateLimiter(options.rateLimit),
+        fileBytes: new RateLimiter(options.fileRateLimit),
       };
       let opened = false;
       conn.onText((message) => this.#onText(member, message.data));
@@ -137,13 +142,13 @@ export class ChatCore {
   }
 
   /** Applies the rate limit; false when the frame must be dropped. */
-  #admit(member: Member, limiter: RateLimiter): boolean {
-    const decision = limiter.take();
+  #admit(member: Member, limiter: RateLimiter, cost = 1, notice = "You are sending messages too fast. Please slow down."): boolean {
+    const decision = limiter.take(cost);
     if (decision === "allow") return true;
     if (decision === "flood") {
       void member.handle.close(1008, "rate limit exceeded");
     } else if (decision === "refuse-notify") {
-      this.#error(member, ErrorCode.RATE_LIMITED, "You are sending messages too fast. Please slow down.");
+      this.#error(member, ErrorCode.RATE_LIMITED, notice);
     }
     return false;
   }
@@ -296,6 +301,8 @@ export class ChatCore {
     if (member.name === undefined) return this.#error(member, ErrorCode.NO_NAME, NO_NAME);
     const file = parseFileFrame(data, this.#options.maxFileBytes);
     if (isFileError(file)) return this.#error(member, file.code, file.message);
+    const perSecond = this.#options.fileRateLimit.ratePerSecond;
+    if (!this.#admit(member, member.fileBytes, file.size, `You are sharing files too fast (${perSecond} bytes per second). Please wait a moment.`)) return;
     const ts = this.#options.clock();
     const room = member.room;
     const header: FileHeader = { type: "file", room, from: member.name, name: file.name, mime: file.type, size: file.size, ts };

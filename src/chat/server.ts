@@ -12,6 +12,7 @@ import { HandshakeError, Wynd, type UpgradeRequest } from "../index.js";
 import { tokenFromRequest, type Authenticator } from "./auth.js";
 import { ChatCore, type ChatData } from "./core.js";
 import { DataDirLockedError, lockDataDir, type DataDirLock } from "./data-dir-lock.js";
+import { resolveFileRateLimit, type FileRateLimitOptions } from "./file-rate-limit.js";
 import { DEFAULT_MAX_FILE_BYTES, MAX_FILE_HEADER_BYTES } from "./file-frames.js";
 import { DEFAULT_HISTORY_SIZE, HistoryStore } from "./history.js";
 import { JSON_PROTOCOL } from "./json-protocol.js";
@@ -40,6 +41,11 @@ export interface ChatServerOptions {
   readonly maxFileBytes?: number;
   /** Token bucket per connection: `ratePerSecond` (5), `burst` (10), `floodStrikes` (2 × burst), `now` (the clock). */
   readonly rateLimit?: RateLimitOptions;
+  /**
+   * File byte-rate bucket per connection: `bytesPerSecond` (1 MiB), `burstBytes` (2 × maxFileBytes,
+   * at least maxFileBytes), `floodStrikeBytes` (2 × burstBytes), `now` (the clock).
+   */
+  readonly fileRateLimit?: FileRateLimitOptions;
   /**
    * Authentication: checks the token of each upgrade (`?token=` or `Authorization: Bearer`) and
    * returns the name it fixes, or undefined to refuse with 401. Default: none, anyone may connect.
@@ -97,6 +103,7 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
   const maxMessageBytes = positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
   const maxFileBytes = positiveInteger("maxFileBytes", options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES);
   const rateLimit = resolveRateLimit(options.rateLimit);
+  const fileRateLimit = resolveFileRateLimit(options.fileRateLimit, maxFileBytes);
   const auth = options.auth;
   if (auth !== undefined && typeof auth !== "function") throw new TypeError("auth must be a function (token) => name | undefined");
   const onError = options.onError ?? ((error: Error) => console.error(`wynd chat: ${error.message}`));
@@ -136,6 +143,7 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
     maxMessageBytes,
     maxFileBytes,
     rateLimit,
+    fileRateLimit,
     clock: options.clock ?? Date.now,
   });
   wynd.onError((error) => {
