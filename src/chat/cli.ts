@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { readTokenFile, signedTokenAuthenticator, signToken, type Authenticator } from "./auth.js";
 import { DEFAULT_MAX_FILE_BYTES } from "./file-frames.js";
-import { DEFAULT_HISTORY_SIZE } from "./history.js";
+import { DEFAULT_HISTORY_MAX_FILE_BYTES, DEFAULT_HISTORY_SIZE } from "./history.js";
 import { DEFAULT_FILE_BYTES_PER_SECOND } from "./file-rate-limit.js";
 import { DEFAULT_BURST, DEFAULT_RATE_PER_SECOND } from "./rate-limiter.js";
 import { createChatServer, DEFAULT_MAX_MESSAGE_BYTES, type ChatServerOptions } from "./server.js";
@@ -26,6 +26,7 @@ options:
   --data-dir <dir>          where history.jsonl is kept (default ./data)
   --memory                  keep history in memory only (no data directory)
   --history-size <n>        messages replayed per room (default ${DEFAULT_HISTORY_SIZE})
+  --history-max-bytes <n>   compact history.jsonl past this size (default ${DEFAULT_HISTORY_MAX_FILE_BYTES}, 64 MiB)
   --max-message-bytes <n>   longest message, UTF-8 bytes (default ${DEFAULT_MAX_MESSAGE_BYTES})
   --max-file-bytes <n>      largest shared file (default ${DEFAULT_MAX_FILE_BYTES}, 5 MiB)
   --rate <n>                messages per second per connection (default ${DEFAULT_RATE_PER_SECOND})
@@ -92,6 +93,7 @@ async function runServer(argv: readonly string[]): Promise<number> {
       "data-dir": { type: "string" },
       memory: { type: "boolean" },
       "history-size": { type: "string" },
+      "history-max-bytes": { type: "string" },
       "max-message-bytes": { type: "string" },
       "max-file-bytes": { type: "string" },
       rate: { type: "string" },
@@ -144,6 +146,7 @@ async function runServer(argv: readonly string[]): Promise<number> {
       ...optional("burstBytes", integer("file-burst", values["file-burst"], 1)),
     },
     ...optional("historySize", integer("history-size", values["history-size"], 0)),
+    ...optional("historyMaxFileBytes", integer("history-max-bytes", values["history-max-bytes"], 1)),
     ...optional("maxMessageBytes", integer("max-message-bytes", values["max-message-bytes"], 1)),
     ...optional("maxFileBytes", integer("max-file-bytes", values["max-file-bytes"], 1)),
     ...optional("heartbeatIntervalMs", integer("heartbeat-ms", values["heartbeat-ms"], 0)),

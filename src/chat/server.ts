@@ -35,6 +35,8 @@ export interface ChatServerOptions {
   readonly dataDir?: string | undefined;
   /** Messages kept and replayed per room. Default 50. */
   readonly historySize?: number;
+  /** Size of history.jsonl past which it is compacted to the last `historySize` messages per room. Default 64 MiB. */
+  readonly historyMaxFileBytes?: number;
   /** Longest chat message (text of a message or private message), in UTF-8 bytes. Default 4096. */
   readonly maxMessageBytes?: number;
   /** Largest shared file, in bytes. Default 5 MiB. */
@@ -108,7 +110,13 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
   if (auth !== undefined && typeof auth !== "function") throw new TypeError("auth must be a function (token) => name | undefined");
   const onError = options.onError ?? ((error: Error) => console.error(`wynd chat: ${error.message}`));
   const onWarning = options.onWarning ?? ((message: string) => console.warn(`wynd chat: ${message}`));
-  const history = new HistoryStore({ dataDir: options.dataDir, size: options.historySize ?? DEFAULT_HISTORY_SIZE, onError, onWarning });
+  const history = new HistoryStore({
+    dataDir: options.dataDir,
+    size: options.historySize ?? DEFAULT_HISTORY_SIZE,
+    ...(options.historyMaxFileBytes === undefined ? {} : { maxFileBytes: options.historyMaxFileBytes }),
+    onError,
+    onWarning,
+  });
 
   // The name each accepted upgrade's token fixed, from the hook to the connection's data.
   const identities = new WeakMap<UpgradeRequest, string>();
