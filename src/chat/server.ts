@@ -76,8 +76,10 @@ export interface ChatServerOptions {
 /** A chat server, created by {@link createChatServer}. */
 export interface ChatServer {
   /**
-   * Loads the history, then listens on `port` (0 picks a free one) and `host` (default
-   * `127.0.0.1`). Resolves with the bound address; rejects on a listen error (EADDRINUSE...).
+   * Locks the data directory, loads the history, then listens on `port` (0 picks a free one) and
+   * `host` (default `127.0.0.1`). Resolves with the bound address; rejects on a listen error
+   * (EADDRINUSE...; call `close()` then, which also frees the data directory) and with
+   * `DataDirLockedError` when another server uses the data directory.
    */
   listen(port: number, host?: string): Promise<AddressInfo>;
   /** Closes every WebSocket (1001), the HTTP server and its keep-alive sockets, and the history file. Never rejects. */
@@ -181,20 +183,14 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
       if (closing !== undefined) throw new Error("the chat server was closed");
       if (options.dataDir !== undefined) lock ??= await lockDataDirOrReport(options.dataDir, onError);
       await history.load();
-      try {
-        await new Promise<void>((resolve, reject) => {
-          const onListenError = (error: Error) => reject(error);
-          httpServer.once("error", onListenError);
-          httpServer.listen(port, host, () => {
-            httpServer.off("error", onListenError);
-            resolve();
-          });
+      await new Promise<void>((resolve, reject) => {
+        const onListenError = (error: Error) => reject(error);
+        httpServer.once("error", onListenError);
+        httpServer.listen(port, host, () => {
+          httpServer.off("error", onListenError);
+          resolve();
         });
-      } catch (error) {
-        await lock?.release();
-        lock = undefined;
-        throw error;
-      }
+      });
       return this.address!;
     },
     close() {

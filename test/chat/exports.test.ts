@@ -13,7 +13,7 @@ it("wynd/chat is in the exports map, types first, and exports exactly the docume
   const entry = pkg.exports["./chat"]!;
   assert.deepEqual(Object.keys(entry), ["types", "default"]);
   assert.deepEqual(entry, { types: "./dist/src/chat/index.d.ts", default: "./dist/src/chat/index.js" });
-  assert.ok(pkg.files.includes("src/chat/public"), "the browser client ships as it is");
+  assert.ok(pkg.files.includes("src"), "the browser client (src/chat/public) ships as it is, with the sources");
   assert.deepEqual(Object.keys(chat).sort(), [
     "DEFAULT_BURST",
     "DEFAULT_FILE_BYTES_PER_SECOND",
