@@ -29,6 +29,7 @@ function run(command: string, args: readonly string[], cwd: string, timeoutMs = 
 const CONSUMER = `import { connect, Wynd, type UpgradeRequest } from "wynd";
 import { createChatServer, DataDirLockedError, type ChatServerOptions } from "wynd/chat";
 import { FrameParser, encodeFrame } from "wynd/protocol";
+import { createRedisAdapter, type RedisAdapterOptions } from "wynd/redis";
 
 const options: ChatServerOptions = { historySize: 10, allowedOrigins: ["https://chat.example.com"], fileRateLimit: { bytesPerSecond: 1024 } };
 export const chat = createChatServer(options);
@@ -43,6 +44,8 @@ export const client: typeof connect = connect;
 export const parser: typeof FrameParser = FrameParser;
 export const encoder: typeof encodeFrame = encodeFrame;
 export const locked: string = DataDirLockedError.name;
+const redis: RedisAdapterOptions = { channelPrefix: "chat" };
+export const adapter = () => createRedisAdapter(redis);
 // @ts-expect-error a limit is a number
 new Wynd({ maxMessageBytes: "big" });
 // @ts-expect-error there is no such option
@@ -53,6 +56,7 @@ createChatServer({ historySise: 10 });
 const TALK = `import { connect } from "wynd";
 await import("wynd/chat");
 await import("wynd/protocol");
+await import("wynd/redis"); // loads no package until createRedisAdapter() runs
 const client = await connect(process.argv[2]);
 const echoed = new Promise((resolve) => client.on("message", (data) => resolve(data.toString("utf8"))));
 client.sendText("hello from the tarball");
@@ -84,7 +88,7 @@ describe("the npm package", () => {
   });
 
   it("ships the compiled code, its types and sources, the browser client, README and LICENSE, and nothing else", () => {
-    for (const file of ["LICENSE", "README.md", "package.json", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/cli.js", "dist/src/chat/index.d.ts", "dist/src/protocol/index.d.ts", "src/index.ts", "src/chat/public/index.html", "src/chat/public/app.js", "src/chat/public/view.js", "src/chat/public/style.css"]) {
+    for (const file of ["LICENSE", "README.md", "package.json", "dist/src/index.js", "dist/src/index.d.ts", "dist/src/cli.js", "dist/src/chat/index.d.ts", "dist/src/protocol/index.d.ts", "dist/src/redis/index.d.ts", "src/index.ts", "src/chat/public/index.html", "src/chat/public/app.js", "src/chat/public/view.js", "src/chat/public/style.css"]) {
       assert.ok(files.includes(file), `${file} is missing from the package`);
     }
     const unexpected = files.filter((file) => !/^(LICENSE|README\.md|package\.json|dist\/src\/.+\.(js|d\.ts|js\.map|d\.ts\.map)|src\/.+\.ts|src\/chat\/public\/[^/]+)$/.test(file));
@@ -137,13 +141,16 @@ describe("the npm package", () => {
     const installed = await run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--ignore-scripts", tarball], consumer);
     assert.equal(installed.code, 0, installed.stderr);
     assert.equal((JSON.parse(readFileSync(join(consumer, "node_modules", "wynd", "package.json"), "utf8")) as { version: string }).version, pkg.version);
-    // The project's own @types/node (wynd's declarations import node: modules), without the network.
+    // The project's own @types/node (wynd's declarations import node: modules) and @redis/client
+    // (the optional peer dependency of wynd/redis, whose types wynd/redis uses), without the network.
     symlinkSync(join(root, "node_modules", "@types"), join(consumer, "node_modules", "@types"), "dir");
+    symlinkSync(join(root, "node_modules", "@redis"), join(consumer, "node_modules", "@redis"), "dir");
     writeFileSync(join(consumer, "consumer.ts"), CONSUMER);
     const configs = {
       nodenext: { module: "nodenext", moduleResolution: "nodenext" },
       bundler: { module: "esnext", moduleResolution: "bundler" },
-      node10: { module: "es2022", moduleResolution: "node10" },
+      // esModuleInterop, as node10 projects have it: @redis/client's own declarations need it there.
+      node10: { module: "es2022", moduleResolution: "node10", esModuleInterop: true },
     };
     // In parallel: each is its own tsc process. The consumer's @ts-expect-error lines fail the
     // check if the types resolve to \`any\`, so a pass means the declarations were really found.
