@@ -19,6 +19,8 @@
  */
 
 import type { Handle, Wynd } from "../index.js";
+import { isSingleScript } from "./confusables.js";
+import { cleanText } from "./control-characters.js";
 import { ErrorCode, type ChatCommand, type ChatEvent, type ChatProtocol, type ClientLimits, type HistoryMessage } from "./events.js";
 import { Fanout } from "./fanout.js";
 import { encodeFileFrame, isFileError, parseFileFrame, type FileHeader } from "./file-frames.js";
@@ -46,6 +48,8 @@ export interface ChatCoreOptions {
   readonly maxMessageBytes: number;
   readonly maxFileBytes: number;
   readonly rateLimit: Required<RateLimitOptions>;
+  /** The file byte-rate bucket (file-rate-limit.ts), in bytes. */
+  readonly fileRateLimit: Required<RateLimitOptions>;
   /** Timestamps of events and history, in milliseconds since the epoch. */
   readonly clock: () => number;
   /** A command that failed (a bug, or a store that could not be reached). */
@@ -56,6 +60,7 @@ export interface ChatCoreOptions {
 export const PROTOCOLS: readonly ChatProtocol[] = [textProtocol, jsonProtocol];
 
 const NAME_RULES = `1-${MAX_NAME_LENGTH} characters, no spaces or control characters`;
+const ONE_SCRIPT = "Please write your name in one script: letters of different alphabets that look alike are how impostors pose as others";
 const NO_NAME = "Please set your name first with: /name <your_name>";
 const UNAVAILABLE = "The chat cannot reach its store right now; please try again in a moment";
 
@@ -79,6 +84,8 @@ interface Member {
   readonly sends: RateLimiter;
   /** Read-only queries (rooms, users, help): their own bucket, so a client's polling never eats its messages. */
   readonly queries: RateLimiter;
+  /** Shared file bytes. */
+  readonly fileBytes: RateLimiter;
 }
 
 /** The chat core (see the module comment). */
@@ -118,6 +125,7 @@ export class ChatCore {
         tasks: new SerialQueue((error) => this.#failed(member, error)),
         sends: new RateLimiter(options.rateLimit),
         queries: new RateLimiter(options.rateLimit),
+        fileBytes: new RateLimiter(options.fileRateLimit),
       };
       let opened = false;
       conn.onText((message) => this.#onText(member, message.data));
@@ -295,13 +303,14 @@ export class ChatCore {
   }
 
   /** Applies the rate limit; false when the frame must be dropped. */
-  #admit(member: Member, limiter: RateLimiter): boolean {
-    const decision = limiter.take();
+  #admit(member: Member, limiter: RateLimiter, cost = 1, notice = "You are sending messages too fast. Please slow down."): boolean {
+    const decision = limiter.take(cost);
     if (decision === "allow") return true;
+    // Queued, both: they come after the answers to the frames admitted before them.
     if (decision === "flood") {
-      void member.handle.close(1008, "rate limit exceeded");
+      if (!member.tasks.run(() => member.handle.close(1008, "rate limit exceeded"))) void member.handle.close(1008, "rate limit exceeded");
     } else if (decision === "refuse-notify") {
-      this.#error(member, ErrorCode.RATE_LIMITED, "You are sending messages too fast. Please slow down.");
+      member.tasks.run(() => this.#error(member, ErrorCode.RATE_LIMITED, notice));
     }
     return false;
   }
@@ -357,8 +366,14 @@ export class ChatCore {
     if (member.fixedName) {
       return this.#error(member, ErrorCode.NAME_FIXED, "Your name is set by your login token and cannot be changed");
     }
-    if (!isValidName(name)) return this.#error(member, ErrorCode.INVALID_NAME, `Please provide a valid name (${NAME_RULES})`);
     const previous = member.name;
+    // Taken before valid: `аlice` (Cyrillic а, refused as mixed-script anyway) next to an online
+    // `alice` is told the truth that matters, that it looks like someone else's name.
+    const holder = await this.#presence.find(name);
+    if (holder !== undefined && (previous === undefined || nameKey(previous) !== nameKey(name))) {
+      return this.#error(member, ErrorCode.NAME_TAKEN, `The name ${name} is already taken`);
+    }
+    if (!isValidName(name)) return this.#error(member, ErrorCode.INVALID_NAME, isSingleScript(name) ? `Please provide a valid name (${NAME_RULES})` : ONE_SCRIPT);
     if (previous === name) return this.#send(member, { type: "name", name });
     if (!(await this.#presence.claim(member.id, name, member.room, member.session?.id))) {
       return this.#error(member, ErrorCode.NAME_TAKEN, `The name ${name} is already taken`);
@@ -390,7 +405,8 @@ export class ChatCore {
     return true;
   }
 
-  async #message(member: Member, text: string): Promise<void> {
+  async #message(member: Member, raw: string): Promise<void> {
+    const text = cleanText(raw); // one rule for both protocols, before storing and relaying
     if (!this.#checkText(member, text)) return;
     const ts = this.#options.clock();
     const from = member.name!;
@@ -407,7 +423,8 @@ export class ChatCore {
     this.#fanout.toRoom(room, event, member, ts);
   }
 
-  async #private(member: Member, to: string, text: string): Promise<void> {
+  async #private(member: Member, to: string, raw: string): Promise<void> {
+    const text = cleanText(raw);
     if (!this.#checkText(member, text)) return;
     const target = await this.#presence.find(to);
     if (target === undefined) {
@@ -483,6 +500,8 @@ export class ChatCore {
     if (member.name === undefined) return this.#error(member, ErrorCode.NO_NAME, NO_NAME);
     const file = parseFileFrame(data, this.#options.maxFileBytes);
     if (isFileError(file)) return this.#error(member, file.code, file.message);
+    const perSecond = this.#options.fileRateLimit.ratePerSecond;
+    if (!this.#admit(member, member.fileBytes, file.size, `You are sharing files too fast (${perSecond} bytes per second). Please wait a moment.`)) return;
     const ts = this.#options.clock();
     const room = member.room;
     const header: FileHeader = { type: "file", room, from: member.name, name: file.name, mime: file.type, size: file.size, ts };

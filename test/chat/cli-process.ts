@@ -1,5 +1,6 @@
-// `wynd chat` as a child process, for the CLI tests: started on port 0, its URL read from the
-// line it prints once listening, killed after the test if still running.
+// `wynd chat` as a child process, for the tests that run the command line itself: started on
+// port 0, its URL read from the line it prints once listening, killed after the test if still
+// running.
 import { spawn } from "node:child_process";
 import type { TestContext } from "node:test";
 import { fileURLToPath } from "node:url";
