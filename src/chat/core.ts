@@ -29,8 +29,9 @@ import { isValidName, LOBBY, MAX_NAME_LENGTH, nameKey, roomKey } from "./names.j
 import { RateLimiter, type RateLimitOptions } from "./rate-limiter.js";
 import { SerialQueue } from "./serial-queue.js";
 import { JSON_PROTOCOL } from "./json-protocol.js";
+import { resumeSession, type ResumeContext } from "./resume.js";
 import { SessionKeeper, type ResumeRequest } from "./sessions.js";
-import { isPending, type Answer, type MessageStore, type OnlineUser, type PresenceStore, type Replay, type Session, type SessionStore } from "./stores/types.js";
+import { isPending, type MessageStore, type OnlineUser, type PresenceStore, type Session, type SessionStore } from "./stores/types.js";
 import { textProtocol } from "./text-protocol.js";
 
 /** Per-connection data: the name an auth token fixed, if any, and the session it asks to resume. */
@@ -153,7 +154,7 @@ export class ChatCore {
 
   async #open(member: Member): Promise<void> {
     const sessions = member.protocol.name === JSON_PROTOCOL ? this.#sessions : undefined;
-    if (sessions !== undefined && (await this.#resume(member, sessions))) return;
+    if (sessions !== undefined && (await resumeSession(member, this.#resumeContext(sessions, member)))) return;
     const fixed = member.handle.data.fixedName;
     const created = sessions === undefined ? undefined : await sessions.create(fixed ?? null);
     if (fixed !== undefined && !(await this.#presence.claim(member.id, fixed, LOBBY, created?.session.id))) {
@@ -180,55 +181,9 @@ export class ChatCore {
     await Promise.all([...this.#members.values()].map((member) => member.tasks.idle()));
   }
 
-  /**
-   * Resumes the session `member` asks for, if alive and its name still its own: welcome, room,
-   * the room's messages after the client's last, its private messages after its last, then live
-   * traffic. False when there is nothing to resume (a new session is made instead).
-   */
-  async #resume(member: Member, sessions: SessionKeeper): Promise<boolean> {
-    const request = member.handle.data.resume;
-    const fixed = member.handle.data.fixedName;
-    const resumed = request === undefined ? undefined : await sessions.resume(request, this.#presence, member.id, fixed);
-    if (request === undefined || resumed === undefined) return false;
-    const { session, announce } = resumed;
-    member.session = session;
-    member.name = session.name ?? undefined;
-    member.room = session.room;
-    this.#send(member, { type: "welcome", room: session.room, name: session.name, limits: this.#limits, session: request.token, resumed: true });
-    this.#send(member, { type: "room", room: session.room, initial: false });
-    member.listening = true;
-    const ready = this.#fanout.ready(member, session.room, member.name);
-    if (ready !== undefined) await ready;
-    // Local stores answer at once: from here to listening, nothing else runs (no message can slip in).
-    const replay = this.#replay(session.room, request.after);
-    const { messages, complete } = isPending(replay) ? await replay : replay;
-    const inbox = member.name === undefined ? [] : sessions.inbox(session, request.privateAfter);
-    const privates = isPending(inbox) ? await inbox : inbox;
-    this.#send(member, { type: "history", room: session.room, messages, complete });
-    for (const message of privates) this.#fanout.send(member, { type: "private", ...message }, "others", message.ts);
-    // Live traffic only now, after what was stored: nothing comes before its replay.
-    if (member.name !== undefined) this.#fanout.addressAs(member, member.name, undefined);
-    this.#fanout.listen(member, session.room);
-    // The old connection goes only now: until the new one listens, it keeps this node subscribed to the rooms.
-    sessions.takeOver(session, () => this.#takenOver(session.id, member));
-    // Its name had been let go (its node shut down or died): the others were told it left.
-    if (announce && member.name !== undefined) this.#fanout.toRoom(member.room, { type: "join", room: member.room, name: member.name, reason: "chat" }, member);
-    return true;
-  }
-
-  /** The room's messages after `after` (all recent ones when absent), and whether none is missing. */
-  #replay(room: string, after: string | undefined): Answer<Replay> {
-    const failed = () => ({ messages: [], complete: false });
-    try {
-      if (after !== undefined) {
-        const replay = this.#messages.after(room, after);
-        return isPending(replay) ? replay.catch(failed) : replay;
-      }
-      const recent = this.#messages.recent(room);
-      return isPending(recent) ? recent.then((messages) => ({ messages, complete: true }), failed) : { messages: recent, complete: true };
-    } catch {
-      return failed();
-    }
+  #resumeContext(keeper: SessionKeeper, member: Member): ResumeContext {
+    const closeOthers = (session: Session) => this.#takenOver(session.id, member);
+    return { keeper, presence: this.#presence, messages: this.#messages, fanout: this.#fanout, limits: this.#limits, closeOthers };
   }
 
   /** Keeps `member`'s name and room in its session, if it has one. */

@@ -41,6 +41,9 @@ describe("chat: several nodes on Redis", () => {
     // Rooms: bob (node B) and carol (node C) meet in dev; alice (node A) stays in the lobby.
     bob.send("/join Dev");
     await bob.expect("You are now in room dev");
+    // Answered once bob's move is done (its notices sent): only then may carol enter dev.
+    bob.send("/rooms");
+    await bob.expect("Rooms: lobby (2), dev (1)");
     await alice.expect("bob left room lobby");
     assert.deepEqual(await carol.event("leave"), { type: "leave", room: "lobby", name: "bob" });
     carol.sendJson({ type: "join", room: "dev" });
