@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { CLI, serve } from "./cli-process.js";
-import { assertNothingMore, Client, jsonClient, namedTextClients, textClient, WAIT_MS } from "./helpers.js";
+import { assertNothingMore, Client, jsonClient, namedTextClients, sessionJsonClient, textClient, WAIT_MS } from "./helpers.js";
 import { redisFor } from "./redis-helpers.js";
 
 const run = promisify(execFile);
@@ -129,13 +129,7 @@ describe("chat: sessions on two wynd chat --redis processes", () => {
     const a = await serve(t, args);
     const b = await serve(t, args);
     const ws = (url: string) => url.replace(/^http/, "ws");
-    const alice = await Client.open(t, ws(a.url), ["wynd-chat.v1"]);
-    const token = String((await alice.event("welcome"))["session"]);
-    await alice.event("room");
-    await alice.event("history");
-    alice.sendJson({ type: "name", name: "alice" });
-    await alice.event("name");
-    await alice.event("join");
+    const { client: alice, token } = await sessionJsonClient(t, ws(a.url), "alice");
     const bob = await jsonClient(t, ws(b.url), "bob");
     await alice.event("join");
     alice.sendJson({ type: "message", text: "seen" });

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { encodeFileFrame } from "../../src/chat/index.js";
-import { assertNothingMore, Client, jsonClient, textClient } from "./helpers.js";
+import { assertNothingMore, Client, jsonClient, sessionJsonClient, textClient } from "./helpers.js";
 import { compareIds } from "../../src/chat/stores/ids.js";
 import { randomIntBetween, seeded } from "../helpers/random.js";
 import { chatNodes, redisFor } from "./redis-helpers.js";
@@ -211,13 +211,7 @@ describe("chat: sessions on several nodes", () => {
     const redis = await redisFor(t);
     if (redis === undefined) return;
     const [a, b] = await chatNodes(t, redis, 2, { sessionGraceMs: 60_000 });
-    const alice = await Client.open(t, a!.ws, ["wynd-chat.v1"]);
-    const token = String((await alice.event("welcome"))["session"]);
-    await alice.event("room");
-    await alice.event("history");
-    alice.sendJson({ type: "name", name: "alice" });
-    await alice.event("name");
-    await alice.event("join");
+    const { client: alice, token } = await sessionJsonClient(t, a!.ws, "alice");
     const bob = await jsonClient(t, b!.ws, "bob");
     await alice.event("join");
     bob.sendJson({ type: "private", to: "alice", text: "one" });

@@ -115,19 +115,13 @@ describe("chat: history compaction", () => {
       const size = 1 + (rng() % 4);
       const { store, errors } = await openStore(t, dataDir, size, 600 + (rng() % 1000));
       const appended = new Map<string, string[]>();
-      let lastCompactionStart = 0;
-      const order: string[] = [];
       for (let i = 0; i < 1500; i++) {
         const room = `r${rng() % 5}`;
         const text = `${i}`;
         store.append({ room, from: "u", text, ts: i });
         appended.set(room, [...(appended.get(room) ?? []), text]);
-        order.push(text);
         if (rng() % 10 === 0) await tick();
-        if (rng() % 50 === 0) {
-          await store.compacted();
-          lastCompactionStart = i + 1;
-        }
+        if (rng() % 50 === 0) await store.compacted();
       }
       await store.close();
       const kept = fileRecords(dataDir);
@@ -137,10 +131,12 @@ describe("chat: history compaction", () => {
         assert.ok(inFile.length >= Math.min(size, texts.length), `${room}: ${inFile.length} kept of ${texts.length}`);
         assert.deepEqual(inFile, texts.slice(texts.length - inFile.length), `${room}: a suffix of what was appended, in order`);
       }
-      // Everything appended since the last compaction known finished is in the file, in order.
-      const tail = order.slice(lastCompactionStart);
-      const texts = kept.map((r) => r.text);
-      assert.deepEqual(texts.slice(texts.length - tail.length), tail);
+      // The file is in append order across rooms. (Records appended after the last compaction
+      // the test awaited may still be trimmed by a later one that an append started — lines
+      // carry ids, so the file grows faster — which the per-room suffixes above allow for.)
+      const numbers = kept.map((r) => Number(r.text));
+      assert.ok(numbers.every((n, i) => i === 0 || numbers[i - 1]! < n), "the file is in append order");
+      assert.equal(numbers.at(-1), 1499, "the last record appended is the last in the file");
       assert.deepEqual(errors, []);
     });
   });

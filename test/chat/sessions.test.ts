@@ -4,7 +4,7 @@
 // are not ids, ids from another room, and /quit ending a session.
 import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
-import { assertNothingMore, Client, jsonClient, startChat, textClient } from "./helpers.js";
+import { assertNothingMore, Client, jsonClient, sessionJsonClient, startChat, textClient } from "./helpers.js";
 
 /** Opens a JSON connection with a resume query; returns it and its welcome (without ts). */
 async function connect(t: TestContext, ws: string, query = ""): Promise<{ client: Client; welcome: Record<string, unknown> }> {
@@ -12,18 +12,6 @@ async function connect(t: TestContext, ws: string, query = ""): Promise<{ client
   return { client, welcome: await client.event("welcome") };
 }
 
-/** A named JSON client with a session: its token and the ids it saw last. */
-async function sessionClient(t: TestContext, ws: string, name: string) {
-  const { client, welcome } = await connect(t, ws);
-  assert.equal(welcome["resumed"], false);
-  const token = String(welcome["session"]);
-  await client.event("room");
-  await client.event("history");
-  client.sendJson({ type: "name", name });
-  await client.event("name");
-  await client.event("join");
-  return { client, token };
-}
 
 function resumeQuery(token: string, after?: string, privateAfter?: string): string {
   const params = new URLSearchParams({ session: token });
@@ -59,7 +47,7 @@ describe("chat: sessions", () => {
 
   it("resumes within the grace period: no leave/join, the messages and private messages sent meanwhile once, in order, then live traffic", async (t) => {
     const { ws } = await startChat(t, { sessionGraceMs: 60_000 });
-    const alice = await sessionClient(t, ws, "alice");
+    const alice = await sessionJsonClient(t, ws, "alice");
     const bob = await jsonClient(t, ws, "bob");
     await alice.client.event("join");
     bob.sendJson({ type: "private", to: "alice", text: "before" });
@@ -111,7 +99,7 @@ describe("chat: sessions", () => {
 
   it("ends a session after the grace period: the user leaves then, and the token resumes nothing", async (t) => {
     const { ws } = await startChat(t, { sessionGraceMs: 300 });
-    const alice = await sessionClient(t, ws, "alice");
+    const alice = await sessionJsonClient(t, ws, "alice");
     const bob = await jsonClient(t, ws, "bob");
     await alice.client.event("join");
     alice.client.ws.terminate();
@@ -128,7 +116,7 @@ describe("chat: sessions", () => {
 
   it("says complete: false when messages after the client's last were trimmed, and for a resume with another room's id", async (t) => {
     const { ws } = await startChat(t, { sessionGraceMs: 60_000, historySize: 3 });
-    const alice = await sessionClient(t, ws, "alice");
+    const alice = await sessionJsonClient(t, ws, "alice");
     const seen = await message(alice.client, "seen");
     alice.client.sendJson({ type: "join", room: "dev" });
     await alice.client.event("room");
@@ -161,7 +149,7 @@ describe("chat: sessions", () => {
 
   it("lets a second connection with the token take the session over: the old one is closed with 4000, nobody sees a leave", async (t) => {
     const { ws } = await startChat(t, { sessionGraceMs: 60_000 });
-    const alice = await sessionClient(t, ws, "alice");
+    const alice = await sessionJsonClient(t, ws, "alice");
     const bob = await jsonClient(t, ws, "bob");
     await alice.client.event("join");
     const { client, welcome } = await connect(t, ws, resumeQuery(alice.token));
@@ -185,7 +173,7 @@ describe("chat: sessions", () => {
       await client.event("room");
       await client.event("history");
     }
-    const alice = await sessionClient(t, ws, "alice");
+    const alice = await sessionJsonClient(t, ws, "alice");
     await message(alice.client, "m1");
     const bob = await jsonClient(t, ws, "bob");
     bob.sendJson({ type: "private", to: "alice", text: "p1" });
@@ -202,7 +190,7 @@ describe("chat: sessions", () => {
 
   it("ends the session on quit: the others see the leave at once, and the token resumes nothing", async (t) => {
     const { ws } = await startChat(t, { sessionGraceMs: 60_000 });
-    const alice = await sessionClient(t, ws, "alice");
+    const alice = await sessionJsonClient(t, ws, "alice");
     const bob = await jsonClient(t, ws, "bob");
     await alice.client.event("join");
     alice.client.sendJson({ type: "quit" });
