@@ -1,0 +1,248 @@
+/**
+ * The orchestrator of the multi-node broadcast benchmark. For every configuration (peer ×
+ * adapter × node count), in an order rotated every repetition (interleaved, so that a noisy
+ * moment on a shared machine does not land on one configuration only), it starts N server nodes
+ * (`node.ts`) and one load generator (`load.ts`), collects what they measured and stops them.
+ * One `redis-server` serves every Redis configuration of the invocation; it is started first
+ * and stopped last.
+ *
+ * Pinning (machines with two cores or more and a working `taskset`): every server node and
+ * `redis-server` on core 0, the load generator alone on core 1 — the servers' side of the
+ * comparison gets one core whatever N is, and the generator never competes with it.
+ *
+ * @module
+ */
+
+import { fork, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import type { FromLoad, LoadResult } from "../lib/types.js";
+import { coreUse, pin, pinningCores, readCoreTimes, waitExit, type CoreTimes, type CoreUse } from "../lib/orchestrator.js";
+import { startBenchRedis, type BenchRedis } from "./redis-server.js";
+import type { AdapterKind, ClusterJob, FromNode, NodeStats, Peer, ToClusterLoad, ToNode } from "./types.js";
+
+const NODE_SCRIPT = fileURLToPath(new URL("./node.js", import.meta.url));
+const LOAD_SCRIPT = fileURLToPath(new URL("./load.js", import.meta.url));
+const NODE_START_TIMEOUT_MS = 15_000;
+const STATS_TIMEOUT_MS = 10_000;
+
+/** The parameters of one invocation. */
+export interface ClusterParams {
+  readonly peers: readonly Peer[];
+  readonly adapters: readonly AdapterKind[];
+  readonly nodeCounts: readonly number[];
+  readonly receivers: number;
+  readonly pipelining: number;
+  readonly sizeBytes: number;
+  readonly warmupMs: number;
+  readonly durationMs: number;
+  readonly maxCount: number;
+  /** Repetitions of every configuration (interleaved). */
+  readonly repeat: number;
+  readonly pin: boolean;
+  /** Bound of the sync phase (default 10 s). */
+  readonly syncTimeoutMs?: number;
+}
+
+/** One configuration. */
+export interface ClusterConfig {
+  readonly peer: Peer;
+  readonly adapter: AdapterKind;
+  readonly nodes: number;
+}
+
+/** What one run of one configuration measured. */
+export interface ClusterRun extends ClusterConfig {
+  readonly repetition: number;
+  readonly details: readonly string[];
+  readonly pinned: boolean;
+  readonly load: LoadResult;
+  /** CPU time of each node over the measured window (µs), and the window as the nodes saw it (ms). */
+  readonly nodeCpuMicros: readonly number[];
+  readonly windowMs: number;
+  /** CPU time of redis-server over the window (µs); undefined without Redis. */
+  readonly redisCpuMicros: number | undefined;
+  readonly cores: CoreUse | undefined;
+}
+
+/** The configurations of `params`, in their first-repetition order; memory × N > 1 is left out. */
+export function configurations(params: Pick<ClusterParams, "peers" | "adapters" | "nodeCounts">): ClusterConfig[] {
+  const out: ClusterConfig[] = [];
+  for (const adapter of params.adapters) {
+    for (const nodes of params.nodeCounts) {
+      // Without an adapter that crosses processes, receivers on another node would get nothing.
+      if (adapter === "memory" && nodes > 1) continue;
+      for (const peer of params.peers) out.push({ peer, adapter, nodes });
+    }
+  }
+  return out;
+}
+
+/** A started node. */
+interface StartedNode {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly detail: string;
+  stats(): Promise<NodeStats>;
+}
+
+async function startNode(config: ClusterConfig, redisUrl: string | undefined, core: number | undefined): Promise<StartedNode> {
+  const args = ["--peer", config.peer, "--adapter", config.adapter];
+  if (redisUrl !== undefined) args.push("--redis-url", redisUrl);
+  const child = fork(NODE_SCRIPT, args, { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  if (core !== undefined) pin(child.pid, core);
+  try {
+    const ready = await new Promise<{ port: number; detail: string }>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`a ${config.peer} node did not start within ${NODE_START_TIMEOUT_MS} ms`)), NODE_START_TIMEOUT_MS);
+      child.on("message", (message: FromNode) => {
+        if (message.type === "ready") {
+          clearTimeout(timer);
+          resolve(message);
+        } else if (message.type === "failed") {
+          clearTimeout(timer);
+          reject(new Error(`a ${config.peer} node failed: ${message.message}`));
+        }
+      });
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`a ${config.peer} node exited with ${code}`));
+      });
+    });
+    let nextId = 1;
+    const waiting = new Map<number, (stats: NodeStats) => void>();
+    child.on("message", (message: FromNode) => {
+      if (message.type !== "stats") return;
+      waiting.get(message.id)?.(message.stats);
+      waiting.delete(message.id);
+    });
+    const stats = () =>
+      new Promise<NodeStats>((resolve, reject) => {
+        const id = nextId++;
+        const timer = setTimeout(() => reject(new Error("a node did not answer a stats request")), STATS_TIMEOUT_MS);
+        waiting.set(id, (s) => {
+          clearTimeout(timer);
+          resolve(s);
+        });
+        child.send({ type: "stats", id } satisfies ToNode);
+      });
+    return { child, port: ready.port, detail: ready.detail, stats };
+  } catch (error) {
+    await stopNode(child);
+    throw error;
+  }
+}
+
+async function stopNode(child: ChildProcess): Promise<void> {
+  if (child.connected) child.send({ type: "stop" } satisfies ToNode);
+  await waitExit(child, 5000);
+}
+
+/** Runs one configuration once. */
+export async function runConfiguration(
+  config: ClusterConfig,
+  params: ClusterParams,
+  repetition: number,
+  redis: BenchRedis | undefined,
+): Promise<ClusterRun> {
+  const cores = params.pin ? pinningCores() : undefined;
+  if (config.adapter === "redis" && redis === undefined) throw new Error("a Redis configuration needs a running redis-server");
+  const redisUrl = config.adapter === "redis" ? redis?.url : undefined;
+  const nodes: StartedNode[] = [];
+  let load: ChildProcess | undefined;
+  try {
+    for (let i = 0; i < config.nodes; i++) nodes.push(await startNode(config, redisUrl, cores?.server));
+    load = fork(LOAD_SCRIPT, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const loadPinned = cores !== undefined && pin(load.pid, cores.load);
+    const job: ClusterJob = {
+      peer: config.peer,
+      ports: nodes.map((node) => node.port),
+      receivers: params.receivers,
+      pipelining: params.pipelining,
+      sizeBytes: params.sizeBytes,
+      warmupMs: params.warmupMs,
+      durationMs: params.durationMs,
+      maxCount: params.maxCount,
+      syncTimeoutMs: params.syncTimeoutMs ?? 10_000,
+    };
+    let startStats: Promise<NodeStats[]> | undefined;
+    let endStats: Promise<NodeStats[]> | undefined;
+    let redisStart: number | undefined;
+    let redisEnd: number | undefined;
+    let coresStart: CoreTimes[] | undefined;
+    let coresEnd: CoreTimes[] | undefined;
+    const loadProcess = load;
+    const limitMs = job.syncTimeoutMs + job.warmupMs + job.durationMs + 120_000;
+    const result = await new Promise<LoadResult>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the run did not finish within ${limitMs} ms`)), limitMs);
+      loadProcess.on("message", (message: FromLoad) => {
+        if (message.type === "window") {
+          const snapshot = Promise.all(nodes.map((node) => node.stats()));
+          // Unobserved until the run ends; a failure then surfaces through the await below.
+          snapshot.catch(() => {});
+          if (message.edge === "start") {
+            startStats = snapshot;
+            redisStart = redis?.cpuMicros();
+            coresStart = readCoreTimes();
+          } else {
+            endStats = snapshot;
+            redisEnd = redis?.cpuMicros();
+            coresEnd = readCoreTimes();
+          }
+        } else if (message.type === "result") {
+          clearTimeout(timer);
+          resolve(message.result);
+        } else if (message.type === "failed") {
+          clearTimeout(timer);
+          reject(new Error(`the load generator failed: ${message.message}`));
+        }
+      });
+      loadProcess.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`the load generator exited with ${code} before its result`));
+      });
+      loadProcess.send({ type: "run", job } satisfies ToClusterLoad);
+    });
+    const start = startStats === undefined ? undefined : await startStats;
+    const end = endStats === undefined ? undefined : await endStats;
+    return {
+      ...config,
+      repetition,
+      details: [...new Set(nodes.map((node) => node.detail))],
+      pinned: cores !== undefined && loadPinned,
+      load: result,
+      nodeCpuMicros: nodes.map((_, i) => (start !== undefined && end !== undefined ? end[i]!.cpuMicros - start[i]!.cpuMicros : 0)),
+      windowMs: start !== undefined && end !== undefined ? end[0]!.atMs - start[0]!.atMs : 0,
+      redisCpuMicros: redisStart !== undefined && redisEnd !== undefined && config.adapter === "redis" ? redisEnd - redisStart : undefined,
+      cores: coreUse(coresStart, coresEnd),
+    };
+  } finally {
+    if (load !== undefined && load.connected) load.disconnect();
+    if (load !== undefined) await waitExit(load, 5000);
+    await Promise.all(nodes.map((node) => stopNode(node.child)));
+  }
+}
+
+/**
+ * Runs every configuration `params.repeat` times, interleaved (repetition r starts at
+ * configuration r), with one redis-server for the whole invocation when a configuration needs
+ * it. `onRun` sees each run as it ends.
+ */
+export async function runClusterBroadcast(params: ClusterParams, onRun: (run: ClusterRun) => void = () => {}): Promise<ClusterRun[]> {
+  const configs = configurations(params);
+  if (configs.length === 0) throw new Error("no configuration to run (the memory adapter runs on one node only)");
+  const redis = configs.some((c) => c.adapter === "redis") ? await startBenchRedis() : undefined;
+  const runs: ClusterRun[] = [];
+  try {
+    const cores = params.pin ? pinningCores() : undefined;
+    if (redis !== undefined && cores !== undefined) pin(redis.pid, cores.server);
+    for (let r = 0; r < params.repeat; r++) {
+      for (let i = 0; i < configs.length; i++) {
+        const run = await runConfiguration(configs[(i + r) % configs.length]!, params, r + 1, redis);
+        runs.push(run);
+        onRun(run);
+      }
+    }
+  } finally {
+    await redis?.stop();
+  }
+  return runs;
+}
