@@ -71,7 +71,7 @@ async function main(argv: readonly string[]): Promise<number> {
       if (!json) process.stdout.write(`${renderRunLine(run)}\n`);
     });
     if (json) {
-      const out = { runs: runs.map((run) => ({ ...run, load: { ...run.load, latency: summarize(run.load.latency) } })), medians: summarizeRuns(runs), ratios: ratios(runs) };
+      const out = { runs: runs.map((run) => ({ ...run, load: { ...run.load, latency: summarize(run.load.latency) } })), medians: summarizeRuns(runs), ratios: ratios(runs), cpuRatios: ratios(runs, "deliveriesPerCpuSecond") };
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     } else {
       process.stdout.write(`\n${renderSummary(runs)}\n`);

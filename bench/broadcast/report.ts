@@ -15,6 +15,12 @@ import type { ClusterConfig, ClusterRun } from "./run.js";
 /** The figures of one run. */
 export interface RunFigures {
   readonly deliveriesPerSecond: number;
+  /**
+   * Deliveries per CPU-second of the server side (all nodes + redis-server): what the servers
+   * achieved with the CPU they were given, which a shared machine's noise moves much less than
+   * deliveries/s.
+   */
+  readonly deliveriesPerCpuSecond: number;
   readonly p50Micros: number;
   readonly p99Micros: number;
   /** CPU of all nodes together, of redis-server, of the load generator, in % of one core. */
@@ -34,8 +40,10 @@ export function figures(run: ClusterRun): RunFigures {
   const redisCpuPercent = run.redisCpuMicros === undefined || run.windowMs <= 0 ? undefined : run.redisCpuMicros / (run.windowMs * 10);
   const loadCpuPercent = load.elapsedMs > 0 ? load.cpuMicros / (load.elapsedMs * 10) : 0;
   const busy = run.cores?.busyPercent.reduce((a, b) => a + b, 0);
+  const serverCpuSeconds = (nodesCpu + (run.redisCpuMicros ?? 0)) / 1e6;
   return {
     deliveriesPerSecond: load.elapsedMs > 0 ? load.count / (load.elapsedMs / 1000) : 0,
+    deliveriesPerCpuSecond: serverCpuSeconds > 0 ? load.count / serverCpuSeconds : 0,
     p50Micros: latency.p50,
     p99Micros: latency.p99,
     nodesCpuPercent,
@@ -89,6 +97,7 @@ export function summarizeRuns(runs: readonly ClusterRun[]): ConfigSummary[] {
       runs: mine.length,
       errors: mine.reduce((a, run) => a + run.load.errors, 0),
       deliveriesPerSecond: pick((x) => x.deliveriesPerSecond) ?? 0,
+      deliveriesPerCpuSecond: pick((x) => x.deliveriesPerCpuSecond) ?? 0,
       p50Micros: pick((x) => x.p50Micros) ?? 0,
       p99Micros: pick((x) => x.p99Micros) ?? 0,
       nodesCpuPercent: pick((x) => x.nodesCpuPercent) ?? 0,
@@ -99,50 +108,54 @@ export function summarizeRuns(runs: readonly ClusterRun[]): ConfigSummary[] {
   });
 }
 
+/** What a ratio compares. */
+export type Metric = "deliveriesPerSecond" | "deliveriesPerCpuSecond";
+
 /** A ratio between two configurations: of the medians, and the spread of per-repetition ratios. */
 export interface RatioLine {
   readonly name: string;
+  readonly metric: Metric;
   readonly ofMedians: number;
   readonly perRepetition: readonly number[];
   /** The target it is measured against, if any ("≥ 0.8×"). */
   readonly target: number | undefined;
 }
 
-function ratioBetween(runs: readonly ClusterRun[], top: ClusterConfig, bottom: ClusterConfig, name: string, target?: number): RatioLine | undefined {
+function ratioBetween(
+  runs: readonly ClusterRun[],
+  metric: Metric,
+  top: ClusterConfig,
+  bottom: ClusterConfig,
+  name: string,
+  target?: number,
+): RatioLine | undefined {
   const summaries = summarizeRuns(runs);
   const a = summaries.find((s) => sameConfig(s, top));
   const b = summaries.find((s) => sameConfig(s, bottom));
-  if (a === undefined || b === undefined || b.deliveriesPerSecond === 0) return undefined;
+  if (a === undefined || b === undefined || b[metric] === 0) return undefined;
   const perRepetition: number[] = [];
   for (const run of runs) {
     if (!sameConfig(run, top)) continue;
     const other = runs.find((o) => o.repetition === run.repetition && sameConfig(o, bottom));
-    const bottomRate = other === undefined ? 0 : figures(other).deliveriesPerSecond;
-    if (bottomRate > 0) perRepetition.push(figures(run).deliveriesPerSecond / bottomRate);
+    const bottomRate = other === undefined ? 0 : figures(other)[metric];
+    if (bottomRate > 0) perRepetition.push(figures(run)[metric] / bottomRate);
   }
-  return { name, ofMedians: a.deliveriesPerSecond / b.deliveriesPerSecond, perRepetition, target };
+  return { name, metric, ofMedians: a[metric] / b[metric], perRepetition, target };
 }
 
 /** The ratios the issue's targets are about, and the others that can be read from the runs. */
-export function ratios(runs: readonly ClusterRun[]): RatioLine[] {
+export function ratios(runs: readonly ClusterRun[], metric: Metric = "deliveriesPerSecond"): RatioLine[] {
   const out: (RatioLine | undefined)[] = [];
   const nodeCounts = [...new Set(runs.map((r) => r.nodes))].sort((a, b) => a - b);
   for (const peer of ["wynd", "socket.io"] as const) {
-    out.push(
-      ratioBetween(runs, { peer, adapter: "redis", nodes: 1 }, { peer, adapter: "memory", nodes: 1 }, `${peer}: Redis adapter / in-process, 1 node`, peer === "wynd" ? 0.8 : undefined),
-    );
+    const name = `${peer}: Redis adapter / in-process, 1 node`;
+    out.push(ratioBetween(runs, metric, { peer, adapter: "redis", nodes: 1 }, { peer, adapter: "memory", nodes: 1 }, name, peer === "wynd" ? 0.8 : undefined));
   }
   for (const adapter of ["memory", "redis"] as const) {
     for (const nodes of nodeCounts) {
-      out.push(
-        ratioBetween(
-          runs,
-          { peer: "wynd", adapter, nodes },
-          { peer: "socket.io", adapter, nodes },
-          `wynd / socket.io, ${adapter}, ${nodes} node${nodes === 1 ? "" : "s"}`,
-          adapter === "redis" && nodes === 2 ? 3 : undefined,
-        ),
-      );
+      const name = `wynd / socket.io, ${adapter}, ${nodes} node${nodes === 1 ? "" : "s"}`;
+      const target = adapter === "redis" && nodes === 2 ? 3 : undefined;
+      out.push(ratioBetween(runs, metric, { peer: "wynd", adapter, nodes }, { peer: "socket.io", adapter, nodes }, name, target));
     }
   }
   return out.filter((line): line is RatioLine => line !== undefined);
@@ -151,12 +164,15 @@ export function ratios(runs: readonly ClusterRun[]): RatioLine[] {
 /** The summary printed at the end of an invocation. */
 export function renderSummary(runs: readonly ClusterRun[]): string {
   const summaries = summarizeRuns(runs);
-  const rows: string[][] = [["configuration", "runs", "deliveries/s", "p50", "p99", "CPU nodes", "CPU redis", "CPU load", "CPU other", "errors"]];
+  const rows: string[][] = [
+    ["configuration", "runs", "deliveries/s", "per server CPU-s", "p50", "p99", "CPU nodes", "CPU redis", "CPU load", "CPU other", "errors"],
+  ];
   for (const s of summaries) {
     rows.push([
       label(s),
       String(s.runs),
       count(s.deliveriesPerSecond),
+      count(s.deliveriesPerCpuSecond),
       ms(s.p50Micros),
       ms(s.p99Micros),
       percent(s.nodesCpuPercent),
@@ -167,9 +183,13 @@ export function renderSummary(runs: readonly ClusterRun[]): string {
     ]);
   }
   const out = ["Medians over the repetitions (CPU in % of one core over the measured window):", table(rows), ""];
-  const lines = ratios(runs);
-  if (lines.length > 0) {
-    const ratioRows: string[][] = [["ratio of deliveries/s", "of the medians", "per repetition (min–max)", "target"]];
+  for (const [metric, title] of [
+    ["deliveriesPerSecond", "ratio of deliveries/s"],
+    ["deliveriesPerCpuSecond", "ratio of deliveries per server CPU-second"],
+  ] as const) {
+    const lines = ratios(runs, metric);
+    if (lines.length === 0) continue;
+    const ratioRows: string[][] = [[title, "of the medians", "per repetition (min–max)", "target"]];
     for (const line of lines) {
       const spread = line.perRepetition.length === 0 ? "–" : `${ratio(Math.min(...line.perRepetition))}–${ratio(Math.max(...line.perRepetition))}`;
       const target = line.target === undefined ? "" : `≥ ${line.target}× ${line.ofMedians >= line.target ? "met" : "NOT met"}`;

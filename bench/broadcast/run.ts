@@ -89,6 +89,8 @@ async function startNode(config: ClusterConfig, redisUrl: string | undefined, co
   const args = ["--peer", config.peer, "--adapter", config.adapter];
   if (redisUrl !== undefined) args.push("--redis-url", redisUrl);
   const child = fork(NODE_SCRIPT, args, { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  // An IPC write to a node that is exiting fails with EPIPE: its exit is handled, not this.
+  child.on("error", () => {});
   if (core !== undefined) pin(child.pid, core);
   try {
     const ready = await new Promise<{ port: number; detail: string }>((resolve, reject) => {
@@ -151,6 +153,7 @@ export async function runConfiguration(
   try {
     for (let i = 0; i < config.nodes; i++) nodes.push(await startNode(config, redisUrl, cores?.server));
     load = fork(LOAD_SCRIPT, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    load.on("error", () => {});
     const loadPinned = cores !== undefined && pin(load.pid, cores.load);
     const job: ClusterJob = {
       peer: config.peer,
@@ -236,7 +239,13 @@ export async function runClusterBroadcast(params: ClusterParams, onRun: (run: Cl
     if (redis !== undefined && cores !== undefined) pin(redis.pid, cores.server);
     for (let r = 0; r < params.repeat; r++) {
       for (let i = 0; i < configs.length; i++) {
-        const run = await runConfiguration(configs[(i + r) % configs.length]!, params, r + 1, redis);
+        const config = configs[(i + r) % configs.length]!;
+        let run: ClusterRun;
+        try {
+          run = await runConfiguration(config, params, r + 1, redis);
+        } catch (error) {
+          throw new Error(`${config.peer} · ${config.adapter} · ${config.nodes} node(s), repetition ${r + 1}: ${(error as Error).message}`, { cause: error });
+        }
         runs.push(run);
         onRun(run);
       }
