@@ -20,7 +20,8 @@
 
 import type { Socket } from "node:net";
 import { performance } from "node:perf_hooks";
-import type { FromLoad, LoadResult } from "../lib/types.js";
+import type { LoadResult } from "../lib/types.js";
+import { reportAndExit } from "../load/ipc.js";
 import { openConnection } from "../load/open.js";
 import { sleep, until, Window } from "../load/window.js";
 import type { ClusterJob, Peer, ToClusterLoad } from "./types.js";
@@ -242,23 +243,5 @@ export async function runClusterLoad(job: ClusterJob): Promise<LoadResult> {
   });
 }
 
-function tell(message: FromLoad): Promise<void> {
-  return new Promise((resolve) => {
-    if (process.send === undefined) resolve();
-    else process.send(message, undefined, {}, () => resolve());
-  });
-}
-
-process.on("message", (message: ToClusterLoad) => {
-  runClusterLoad(message.job).then(
-    async (result) => {
-      await tell({ type: "result", result });
-      process.exit(0);
-    },
-    async (error: unknown) => {
-      await tell({ type: "failed", message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-      process.exit(1);
-    },
-  );
-});
+process.on("message", (message: ToClusterLoad) => reportAndExit(runClusterLoad(message.job)));
 process.on("disconnect", () => process.exit(0));

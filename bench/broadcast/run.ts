@@ -26,16 +26,10 @@ const NODE_START_TIMEOUT_MS = 15_000;
 const STATS_TIMEOUT_MS = 10_000;
 
 /** The parameters of one invocation. */
-export interface ClusterParams {
+export interface ClusterParams extends Pick<ClusterJob, "receivers" | "pipelining" | "sizeBytes" | "warmupMs" | "durationMs" | "maxCount"> {
   readonly peers: readonly Peer[];
   readonly adapters: readonly AdapterKind[];
   readonly nodeCounts: readonly number[];
-  readonly receivers: number;
-  readonly pipelining: number;
-  readonly sizeBytes: number;
-  readonly warmupMs: number;
-  readonly durationMs: number;
-  readonly maxCount: number;
   /** Repetitions of every configuration (interleaved). */
   readonly repeat: number;
   readonly pin: boolean;
