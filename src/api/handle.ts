@@ -260,12 +260,15 @@ export class Handle<Data = DefaultData> {
 
   /**
    * Sends `data` (a string as text, bytes as binary) to every client but this one (unless
-   * `options.includeSelf`), framed once, without waiting for any of them. Returns how many
-   * clients it was queued for.
+   * `options.includeSelf`), framed once, without waiting for any of them; with an adapter, to
+   * every client of the other nodes too. Returns how many LOCAL clients it was queued for.
    */
   broadcast(data: string | Uint8Array, options: BroadcastOptions<Data> = {}): number {
     const self = options.includeSelf === true ? undefined : this;
-    return broadcastTo(this.#hub.clientSet, data, options.except, self);
+    const hub = this.#hub;
+    const sent = broadcastTo(hub.clientSet, data, options.except, self);
+    if (hub.adapter !== undefined) hub.adapter.publish(null, data);
+    return sent;
   }
 
   /** @internal The broadcast path: queue the shared frame bytes, never wait. */

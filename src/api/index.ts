@@ -11,7 +11,10 @@ export {
   type ConnectionHandler,
   type UpgradeHook,
   type ListeningHandler,
+  type NodeMessageHandler,
+  type AdapterStateHandler,
 } from "./wynd.js";
+export { InProcessAdapter, type Adapter, type AdapterListener, type AdapterState } from "./adapter.js";
 export { Connection } from "./connection.js";
 export { Handle } from "./handle.js";
 export { Room, type BroadcastOptions } from "./rooms.js";

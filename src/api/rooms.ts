@@ -11,7 +11,10 @@
  * @module
  */
 
+import { isUtf8 } from "node:buffer";
+import { WyndError } from "../errors.js";
 import { prepareMessage, type PreparedMessage } from "../protocol/prepared-message.js";
+import type { Adapter } from "./adapter.js";
 import { utf8Of } from "./decoded-text.js";
 import type { DefaultData } from "./events.js";
 import type { Handle } from "./handle.js";
@@ -43,9 +46,18 @@ export interface BroadcastOptions<Data = DefaultData> {
  * @internal Users reach it through `Wynd`, `Handle` and `Room`.
  */
 export class Hub<Data = DefaultData> {
+  /**
+   * The adapter that reaches the other nodes, or undefined for a single node (the default: then
+   * a broadcast costs one field check more than before adapters existed).
+   */
+  readonly adapter: Adapter | undefined;
   readonly #clients = new Set<Handle<Data>>();
   readonly #rooms = new Map<string, Set<Handle<Data>>>();
   readonly #memberships = new Map<Handle<Data>, Set<string>>();
+
+  constructor(adapter: Adapter | undefined) {
+    this.adapter = adapter;
+  }
 
   /** Makes `handle` a client: it is counted by `clients()` and reached by broadcasts. */
   addClient(handle: Handle<Data>): void {
@@ -74,7 +86,11 @@ export class Hub<Data = DefaultData> {
   /** Adds `handle` to `room`, creating the room on its first member. */
   join(room: string, handle: Handle<Data>): void {
     let members = this.#rooms.get(room);
-    if (members === undefined) this.#rooms.set(room, (members = new Set()));
+    if (members === undefined) {
+      this.#rooms.set(room, (members = new Set()));
+      // The room's first local member: this node must now hear the other nodes' publications.
+      this.adapter?.subscribe(room);
+    }
     members.add(handle);
     let joined = this.#memberships.get(handle);
     if (joined === undefined) this.#memberships.set(handle, (joined = new Set()));
@@ -111,7 +127,27 @@ export class Hub<Data = DefaultData> {
     members.delete(handle);
     // An empty room is deleted at once: room names are often per-user or per-document, and a
     // registry that only grows is a leak.
-    if (members.size === 0) this.#rooms.delete(room);
+    if (members.size === 0) {
+      this.#rooms.delete(room);
+      this.adapter?.unsubscribe(room);
+    }
+  }
+
+  /**
+   * Delivers what another node published (see `AdapterListener.publication`) to the local
+   * members of `room` (`null`: every client), framed once. Returns how many it was queued for.
+   * A text payload that is not UTF-8 is refused (no client may receive an invalid text frame).
+   */
+  deliver(room: string | null, payload: Uint8Array, isBinary: boolean): number {
+    const targets = room === null ? this.#clients : this.#rooms.get(room);
+    if (targets === undefined || targets.size === 0) return 0;
+    if (!isBinary && !isUtf8(payload)) {
+      throw new WyndError("ERR_ADAPTER_INVALID_UTF8", "a text message from another node is not valid UTF-8");
+    }
+    const message = prepareMessage(payload, isBinary);
+    let sent = 0;
+    for (const handle of targets) if ((handle as unknown as Member)[SEND_PREPARED](message)) sent++;
+    return sent;
   }
 }
 
@@ -180,10 +216,17 @@ export class Room<Data = DefaultData> {
   /**
    * Sends `data` (a string as text, bytes as binary) to every member, framed once, without
    * waiting for any of them. Skips `options.except`, and the sender of `handle.to(room)` unless
-   * `options.includeSelf`. Returns how many members it was queued for.
+   * `options.includeSelf` (both name local handles). With an adapter (`WyndOptions.adapter`) it
+   * also reaches the room's members on every other node, even when this node has none.
+   * Returns how many LOCAL members (of this node) it was queued for: members on other nodes are
+   * not counted, they are reached asynchronously.
    */
   broadcast(data: string | Uint8Array, options: BroadcastOptions<Data> = {}): number {
     const sender = options.includeSelf === true ? undefined : this.#sender;
-    return broadcastTo(this.#hub.members(this.name), data, options.except, sender);
+    const hub = this.#hub;
+    const sent = broadcastTo(hub.members(this.name), data, options.except, sender);
+    // `except` and the sender name local handles: the other nodes' members all receive it.
+    if (hub.adapter !== undefined) hub.adapter.publish(this.name, data);
+    return sent;
   }
 }

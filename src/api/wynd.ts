@@ -13,7 +13,7 @@ import type { IncomingMessage, Server as HttpServer } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import { HandshakeError, InvalidStateError } from "../errors.js";
+import { HandshakeError, InvalidStateError, WyndError } from "../errors.js";
 import type { UpgradeRequest } from "../protocol/handshake.js";
 import type { WebSocketConnection } from "../transport/connection.js";
 import {
@@ -22,6 +22,7 @@ import {
   type UpgradeContext,
   type UpgradeDecision,
 } from "../transport/server.js";
+import { InProcessAdapter, type Adapter, type AdapterListener, type AdapterState } from "./adapter.js";
 import { BEGIN_SHUTDOWN, FINISHED, toError, type ConnectionContext } from "./connection-context.js";
 import { Connection } from "./connection.js";
 import type { DefaultData, ServerErrorHandler } from "./events.js";
@@ -66,7 +67,22 @@ export interface WyndOptions<Data = DefaultData> extends Omit<ServerOptions, "be
    * Give it whenever `Data` has required fields.
    */
   readonly createData?: (request: UpgradeRequest) => Data;
+  /**
+   * What reaches the other nodes (processes, machines) of the application: with one, every
+   * broadcast and room reaches the clients of every node (e.g. `createRedisAdapter()` of
+   * `wynd/redis`). Default: none, a single node (`wynd.adapter` is then an
+   * {@link InProcessAdapter}). An adapter serves one `Wynd`. `close()` does NOT close it (it may
+   * be shared with the application's own use of Redis): call `adapter.close()` yourself, after
+   * `wynd.close()` or before it, both orders are safe.
+   */
+  readonly adapter?: Adapter;
 }
+
+/** Called with a message another node sent with `publishToNodes`. */
+export type NodeMessageHandler = (message: string) => unknown;
+
+/** Called when the adapter goes down (with why) or comes back up. */
+export type AdapterStateHandler = (state: AdapterState, error?: Error) => unknown;
 
 /** `listen()`'s callback: called with the bound address once the server listens. */
 export type ListeningHandler = (address: AddressInfo) => unknown;
@@ -85,7 +101,12 @@ export type ListeningHandler = (address: AddressInfo) => unknown;
  */
 export class Wynd<Data = DefaultData> {
   readonly #server: WebSocketServer;
-  readonly #hub = new Hub<Data>();
+  readonly #hub: Hub<Data>;
+  /** The adapter given in the options, or one made on first read of `adapter`. */
+  #adapter: Adapter | undefined;
+  #nodeMessageHandlers: NodeMessageHandler[] = [];
+  #adapterStateHandlers: AdapterStateHandler[] = [];
+  #adapterState: AdapterState = "up";
   readonly #connections = new Set<Connection<Data>>();
   readonly #createData: ((request: UpgradeRequest) => Data) | undefined;
   #middleware: Middleware<Data>[] = [];
@@ -103,9 +124,18 @@ export class Wynd<Data = DefaultData> {
 
   /** Creates a server; it accepts nothing until `listen()`, `attach()` or `handleUpgrade()`. */
   constructor(options: WyndOptions<Data> = {}) {
-    const { beforeUpgrade, createData, ...serverOptions } = options;
+    const { beforeUpgrade, createData, adapter, ...serverOptions } = options;
     if (beforeUpgrade !== undefined && typeof beforeUpgrade !== "function") {
       throw new TypeError("beforeUpgrade must be a function");
+    }
+    if (adapter !== undefined && (adapter === null || typeof adapter.bind !== "function")) {
+      throw new TypeError("adapter must be an Adapter (see wynd/redis createRedisAdapter)");
+    }
+    this.#hub = new Hub<Data>(adapter);
+    this.#adapter = adapter;
+    if (adapter !== undefined) {
+      this.#adapterState = adapter.state;
+      adapter.bind(this.#adapterListener());
     }
     this.#createData = createData;
     // The engine validates every limit and throws RangeError/TypeError for a bad one.
@@ -237,6 +267,47 @@ export class Wynd<Data = DefaultData> {
     return this.#hub.roomNames();
   }
 
+  /**
+   * The adapter in use: the one given in the options, else an {@link InProcessAdapter} (which
+   * reaches no other node).
+   */
+  get adapter(): Adapter {
+    if (this.#adapter === undefined) {
+      const local = new InProcessAdapter();
+      local.bind(this.#adapterListener());
+      this.#adapter = local;
+    }
+    return this.#adapter;
+  }
+
+  /**
+   * Sends `message` to the `onNodeMessage` handlers of every OTHER node (socket.io's
+   * `serverSideEmit`): control messages between the nodes of an application. Not to this node;
+   * with no adapter (a single node) it reaches nobody. Fire and forget: delivery is at most once.
+   */
+  publishToNodes(message: string): void {
+    if (typeof message !== "string") throw new TypeError("publishToNodes takes a string");
+    this.#adapter?.publishToNodes(message);
+  }
+
+  /** Adds a handler for the messages other nodes send with {@link publishToNodes}. */
+  onNodeMessage(handler: NodeMessageHandler): this {
+    if (typeof handler !== "function") throw new TypeError("onNodeMessage takes a function");
+    this.#nodeMessageHandlers = [...this.#nodeMessageHandlers, handler];
+    return this;
+  }
+
+  /**
+   * Adds a handler told when the adapter goes `"down"` (the other nodes cannot be reached, e.g.
+   * Redis is gone: this node keeps serving its own clients; `error` says why) and back `"up"`.
+   * Called on changes only. Each outage is also reported once to the `onError` handlers.
+   */
+  onAdapterState(handler: AdapterStateHandler): this {
+    if (typeof handler !== "function") throw new TypeError("onAdapterState takes a function");
+    this.#adapterStateHandlers = [...this.#adapterStateHandlers, handler];
+    return this;
+  }
+
   /** Room `room`: its `broadcast` reaches every member (but `options.except`). */
   to(room: string): Room<Data> {
     return new Room(this.#hub, room);
@@ -244,10 +315,14 @@ export class Wynd<Data = DefaultData> {
 
   /**
    * Sends `data` (a string as text, bytes as binary) to every client but `options.except`,
-   * framed once, without waiting for any of them. Returns how many clients it was queued for.
+   * framed once, without waiting for any of them; with an adapter, to every client of the other
+   * nodes too. Returns how many LOCAL clients (of this node) it was queued for.
    */
   broadcast(data: string | Uint8Array, options: BroadcastOptions<Data> = {}): number {
-    return broadcastTo(this.#hub.clientSet, data, options.except, undefined);
+    const hub = this.#hub;
+    const sent = broadcastTo(hub.clientSet, data, options.except, undefined);
+    if (hub.adapter !== undefined) hub.adapter.publish(null, data);
+    return sent;
   }
 
   /**
@@ -280,6 +355,42 @@ export class Wynd<Data = DefaultData> {
       } catch (error) {
         this.#emitError(toError(error), undefined, false);
       }
+    }
+  }
+
+  /** What the adapter calls: deliveries from other nodes, node messages, state changes. */
+  #adapterListener(): AdapterListener {
+    return {
+      publication: (room, payload, isBinary) => {
+        try {
+          this.#hub.deliver(room, payload, isBinary);
+        } catch (error) {
+          this.#emitError(toError(error), undefined);
+        }
+      },
+      nodeMessage: (message) => {
+        for (const handler of this.#nodeMessageHandlers) this.#runServerHandler(() => handler(message));
+      },
+      stateChange: (state, error) => {
+        if (state === this.#adapterState) return;
+        this.#adapterState = state;
+        // An outage is reported once, when it starts; the recovery is news for the state handlers.
+        if (state === "down") {
+          this.#emitError(error ?? new WyndError("ERR_ADAPTER_DOWN", "the adapter went down"), undefined);
+        }
+        for (const handler of this.#adapterStateHandlers) this.#runServerHandler(() => handler(state, error));
+      },
+      error: (error) => this.#emitError(error, undefined),
+    };
+  }
+
+  /** Runs an application handler of the server; a throw or rejection goes to `onError`. */
+  #runServerHandler(run: () => unknown): void {
+    try {
+      const result = run();
+      if (isThenable(result)) result.then(undefined, (error: unknown) => this.#emitError(toError(error), undefined, false));
+    } catch (error) {
+      this.#emitError(toError(error), undefined, false);
     }
   }
 
