@@ -9,25 +9,22 @@
  */
 
 import { Wynd } from "../../src/index.js";
+import type { RedisAdapter } from "../../src/redis/index.js";
 import type { AdapterKind } from "./types.js";
 import { ROOM } from "./wire.js";
 import type { RunningNode } from "./node.js";
 
-/** The part of `wynd/redis` this node uses (the adapter is handed to `new Wynd({ adapter })`). */
-interface RedisEntry {
-  createRedisAdapter(options: { url: string }): Promise<{ close(): Promise<void> }>;
-}
-
 /** Starts a wynd node on 127.0.0.1, port 0. */
 export async function startWyndNode(adapterKind: AdapterKind, redisUrl: string | undefined): Promise<RunningNode> {
-  let adapter: { close(): Promise<void> } | undefined;
+  let adapter: RedisAdapter | undefined;
   if (adapterKind === "redis") {
     if (redisUrl === undefined) throw new Error("the redis adapter needs --redis-url");
-    // Loaded only for Redis runs: a memory run must not load @redis/client.
-    const entry = "../../src/redis/index.js";
-    adapter = await ((await import(entry)) as RedisEntry).createRedisAdapter({ url: redisUrl });
+    // Loaded only for Redis runs (wynd/redis loads @redis/client when the adapter is created).
+    const { createRedisAdapter } = await import("../../src/redis/index.js");
+    adapter = await createRedisAdapter({ url: redisUrl });
   }
-  const wynd = new Wynd(adapter === undefined ? {} : ({ adapter } as object));
+  // Without an adapter: the default, in-process one (today's behaviour, no cost).
+  const wynd = new Wynd(adapter === undefined ? {} : { adapter });
   let open = 0;
   wynd.onConnection((connection, handle) => {
     open++;
