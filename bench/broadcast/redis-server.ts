@@ -11,8 +11,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { waitExit } from "../lib/orchestrator.js";
 
-/** Where Debian installs the server. */
-export const REDIS_SERVER_BINARY = process.env["WYND_REDIS_SERVER"] ?? "/usr/bin/redis-server";
+/** Where Debian installs the server; `REDIS_SERVER_PATH` overrides it (as for the tests). */
+export const REDIS_SERVER_BINARY = process.env["REDIS_SERVER_PATH"] ?? "/usr/bin/redis-server";
 
 /** A running server. */
 export interface BenchRedis {

@@ -76,6 +76,8 @@ interface StartedNode {
   readonly child: ChildProcess;
   readonly port: number;
   readonly detail: string;
+  /** Whether every thread of it is pinned to the servers' core. */
+  readonly pinned: boolean;
   stats(): Promise<NodeStats>;
 }
 
@@ -120,7 +122,11 @@ async function startNode(config: ClusterConfig, redisUrl: string | undefined, co
         });
         child.send({ type: "stats", id } satisfies ToNode);
       });
-    return { child, port: ready.port, detail: ready.detail, stats };
+    // Pin again now that every thread of the node exists: `taskset -a` right after the fork may
+    // have run before V8 started its worker threads (they inherit the main thread's affinity,
+    // but one started during the first call could escape it).
+    const pinned = core !== undefined && pin(child.pid, core);
+    return { child, port: ready.port, detail: ready.detail, pinned, stats };
   } catch (error) {
     await stopNode(child);
     throw error;
@@ -138,6 +144,7 @@ export async function runConfiguration(
   params: ClusterParams,
   repetition: number,
   redis: BenchRedis | undefined,
+  redisPinned = false,
 ): Promise<ClusterRun> {
   const cores = params.pin ? pinningCores() : undefined;
   if (config.adapter === "redis" && redis === undefined) throw new Error("a Redis configuration needs a running redis-server");
@@ -204,7 +211,7 @@ export async function runConfiguration(
       ...config,
       repetition,
       details: [...new Set(nodes.map((node) => node.detail))],
-      pinned: cores !== undefined && loadPinned,
+      pinned: loadPinned && nodes.every((node) => node.pinned) && (redisUrl === undefined || redisPinned),
       load: result,
       nodeCpuMicros: nodes.map((_, i) => (start !== undefined && end !== undefined ? end[i]!.cpuMicros - start[i]!.cpuMicros : 0)),
       windowMs: start !== undefined && end !== undefined ? end[0]!.atMs - start[0]!.atMs : 0,
@@ -230,13 +237,13 @@ export async function runClusterBroadcast(params: ClusterParams, onRun: (run: Cl
   const runs: ClusterRun[] = [];
   try {
     const cores = params.pin ? pinningCores() : undefined;
-    if (redis !== undefined && cores !== undefined) pin(redis.pid, cores.server);
+    const redisPinned = redis !== undefined && cores !== undefined && pin(redis.pid, cores.server);
     for (let r = 0; r < params.repeat; r++) {
       for (let i = 0; i < configs.length; i++) {
         const config = configs[(i + r) % configs.length]!;
         let run: ClusterRun;
         try {
-          run = await runConfiguration(config, params, r + 1, redis);
+          run = await runConfiguration(config, params, r + 1, redis, redisPinned);
         } catch (error) {
           throw new Error(`${config.peer} · ${config.adapter} · ${config.nodes} node(s), repetition ${r + 1}: ${(error as Error).message}`, { cause: error });
         }
