@@ -1,15 +1,14 @@
 /**
  * A server node of the multi-node broadcast benchmark (started by `run.ts` with an IPC channel
- * and pinned to the servers' core). It starts one peer with one adapter, says `ready`, and
- * answers `stats` requests with its own CPU time (so that the load generator's work never
- * counts) until `stop`.
+ * and pinned to the servers' core). It starts one peer with one adapter, says `ready`, and runs
+ * until `stop`. Its CPU time is read from outside (`/proc/<pid>/stat`) by the orchestrator: a
+ * node starved of CPU would answer a request for it too late.
  *
  *   node dist/bench/broadcast/node.js --peer wynd|socket.io --adapter memory|redis [--redis-url URL]
  *
  * @module
  */
 
-import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { ADAPTERS, PEERS, type AdapterKind, type FromNode, type Peer, type ToNode } from "./types.js";
 
@@ -17,8 +16,6 @@ import { ADAPTERS, PEERS, type AdapterKind, type FromNode, type Peer, type ToNod
 export interface RunningNode {
   readonly port: number;
   readonly detail: string;
-  /** Open client connections as the node counts them. */
-  connections(): number;
   /** Stops listening, drops every connection, and closes the node's Redis connections. */
   close(): Promise<void>;
 }
@@ -48,16 +45,7 @@ async function main(): Promise<void> {
     process.exit(0);
   };
   process.on("message", (message: ToNode) => {
-    if (message.type === "stats") {
-      const cpu = process.cpuUsage();
-      send({
-        type: "stats",
-        id: message.id,
-        stats: { cpuMicros: cpu.user + cpu.system, atMs: performance.now(), connections: node.connections() },
-      });
-    } else {
-      void stop();
-    }
+    if (message.type === "stop") void stop();
   });
   // The orchestrator went away: do not outlive it.
   process.on("disconnect", () => void stop());

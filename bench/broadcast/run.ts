@@ -14,16 +14,16 @@
  */
 
 import { fork, type ChildProcess } from "node:child_process";
+import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import type { FromLoad, LoadResult } from "../lib/types.js";
 import { coreUse, pin, pinningCores, readCoreTimes, waitExit, type CoreTimes, type CoreUse } from "../lib/orchestrator.js";
-import { startBenchRedis, type BenchRedis } from "./redis-server.js";
-import type { AdapterKind, ClusterJob, FromNode, NodeStats, Peer, ToClusterLoad, ToNode } from "./types.js";
+import { processCpuMicros, startBenchRedis, type BenchRedis } from "./redis-server.js";
+import type { AdapterKind, ClusterJob, FromNode, Peer, ToClusterLoad, ToNode } from "./types.js";
 
 const NODE_SCRIPT = fileURLToPath(new URL("./node.js", import.meta.url));
 const LOAD_SCRIPT = fileURLToPath(new URL("./load.js", import.meta.url));
 const NODE_START_TIMEOUT_MS = 15_000;
-const STATS_TIMEOUT_MS = 10_000;
 
 /** The parameters of one invocation. */
 export interface ClusterParams extends Pick<ClusterJob, "receivers" | "pipelining" | "sizeBytes" | "warmupMs" | "durationMs" | "maxCount"> {
@@ -50,7 +50,7 @@ export interface ClusterRun extends ClusterConfig {
   readonly details: readonly string[];
   readonly pinned: boolean;
   readonly load: LoadResult;
-  /** CPU time of each node over the measured window (µs), and the window as the nodes saw it (ms). */
+  /** CPU time of each node over the measured window (µs, from /proc/<pid>/stat), and the window (ms). */
   readonly nodeCpuMicros: readonly number[];
   readonly windowMs: number;
   /** CPU time of redis-server over the window (µs); undefined without Redis. */
@@ -78,7 +78,6 @@ interface StartedNode {
   readonly detail: string;
   /** Whether every thread of it is pinned to the servers' core. */
   readonly pinned: boolean;
-  stats(): Promise<NodeStats>;
 }
 
 async function startNode(config: ClusterConfig, redisUrl: string | undefined, core: number | undefined): Promise<StartedNode> {
@@ -105,28 +104,11 @@ async function startNode(config: ClusterConfig, redisUrl: string | undefined, co
         reject(new Error(`a ${config.peer} node exited with ${code}`));
       });
     });
-    let nextId = 1;
-    const waiting = new Map<number, (stats: NodeStats) => void>();
-    child.on("message", (message: FromNode) => {
-      if (message.type !== "stats") return;
-      waiting.get(message.id)?.(message.stats);
-      waiting.delete(message.id);
-    });
-    const stats = () =>
-      new Promise<NodeStats>((resolve, reject) => {
-        const id = nextId++;
-        const timer = setTimeout(() => reject(new Error("a node did not answer a stats request")), STATS_TIMEOUT_MS);
-        waiting.set(id, (s) => {
-          clearTimeout(timer);
-          resolve(s);
-        });
-        child.send({ type: "stats", id } satisfies ToNode);
-      });
     // Pin again now that every thread of the node exists: `taskset -a` right after the fork may
     // have run before V8 started its worker threads (they inherit the main thread's affinity,
     // but one started during the first call could escape it).
     const pinned = core !== undefined && pin(child.pid, core);
-    return { child, port: ready.port, detail: ready.detail, pinned, stats };
+    return { child, port: ready.port, detail: ready.detail, pinned };
   } catch (error) {
     await stopNode(child);
     throw error;
@@ -167,10 +149,12 @@ export async function runConfiguration(
       maxCount: params.maxCount,
       syncTimeoutMs: params.syncTimeoutMs ?? 10_000,
     };
-    let startStats: Promise<NodeStats[]> | undefined;
-    let endStats: Promise<NodeStats[]> | undefined;
-    let redisStart: number | undefined;
-    let redisEnd: number | undefined;
+    /** CPU time of every node then of redis-server (µs), and when it was read (ms), at each edge. */
+    type Edge = { readonly atMs: number; readonly cpu: readonly number[] };
+    let start: Edge | undefined;
+    let end: Edge | undefined;
+    const profiled = [...nodes.map((node) => node.child.pid!), ...(redisUrl === undefined ? [] : [redis!.pid])];
+    const edge = (): Edge => ({ atMs: performance.now(), cpu: profiled.map(processCpuMicros) });
     let coresStart: CoreTimes[] | undefined;
     let coresEnd: CoreTimes[] | undefined;
     const loadProcess = load;
@@ -179,16 +163,11 @@ export async function runConfiguration(
       const timer = setTimeout(() => reject(new Error(`the run did not finish within ${limitMs} ms`)), limitMs);
       loadProcess.on("message", (message: FromLoad) => {
         if (message.type === "window") {
-          const snapshot = Promise.all(nodes.map((node) => node.stats()));
-          // Unobserved until the run ends; a failure then surfaces through the await below.
-          snapshot.catch(() => {});
           if (message.edge === "start") {
-            startStats = snapshot;
-            redisStart = redis?.cpuMicros();
+            start = edge();
             coresStart = readCoreTimes();
           } else {
-            endStats = snapshot;
-            redisEnd = redis?.cpuMicros();
+            end = edge();
             coresEnd = readCoreTimes();
           }
         } else if (message.type === "result") {
@@ -205,17 +184,16 @@ export async function runConfiguration(
       });
       loadProcess.send({ type: "run", job } satisfies ToClusterLoad);
     });
-    const start = startStats === undefined ? undefined : await startStats;
-    const end = endStats === undefined ? undefined : await endStats;
+    const used = profiled.map((_, i) => (start !== undefined && end !== undefined ? end.cpu[i]! - start.cpu[i]! : 0));
     return {
       ...config,
       repetition,
       details: [...new Set(nodes.map((node) => node.detail))],
       pinned: loadPinned && nodes.every((node) => node.pinned) && (redisUrl === undefined || redisPinned),
       load: result,
-      nodeCpuMicros: nodes.map((_, i) => (start !== undefined && end !== undefined ? end[i]!.cpuMicros - start[i]!.cpuMicros : 0)),
-      windowMs: start !== undefined && end !== undefined ? end[0]!.atMs - start[0]!.atMs : 0,
-      redisCpuMicros: redisStart !== undefined && redisEnd !== undefined && config.adapter === "redis" ? redisEnd - redisStart : undefined,
+      nodeCpuMicros: used.slice(0, nodes.length),
+      windowMs: start !== undefined && end !== undefined ? end.atMs - start.atMs : 0,
+      redisCpuMicros: redisUrl === undefined ? undefined : used[nodes.length],
       cores: coreUse(coresStart, coresEnd),
     };
   } finally {

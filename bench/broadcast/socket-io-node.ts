@@ -34,13 +34,8 @@ export async function startSocketIoNode(adapterKind: AdapterKind, redisUrl: stri
     clients = [pub, sub];
     io.adapter(createAdapter(pub, sub));
   }
-  let open = 0;
   io.on("connection", (socket) => {
-    open++;
     void socket.join(ROOM);
-    socket.on("disconnect", () => {
-      open--;
-    });
     socket.on(EVENT, (data: unknown) => {
       socket.to(ROOM).emit(EVENT, data);
     });
@@ -52,7 +47,6 @@ export async function startSocketIoNode(adapterKind: AdapterKind, redisUrl: stri
   return {
     port: (http.address() as AddressInfo).port,
     detail: `socket.io ${version}, websocket transport, ${adapterKind === "redis" ? "@socket.io/redis-adapter createAdapter" : "in-memory adapter"}, socket.to(room).emit`,
-    connections: () => open,
     close: async () => {
       await new Promise<void>((resolve) => {
         io.close(() => resolve());

@@ -40,21 +40,10 @@ export interface ToClusterLoad {
   readonly job: ClusterJob;
 }
 
-/** What a node reports about itself. */
-export interface NodeStats {
-  /** process.cpuUsage() user + system, microseconds. */
-  readonly cpuMicros: number;
-  /** performance.now() of the snapshot, ms. */
-  readonly atMs: number;
-  /** Open client connections as the node counts them. */
-  readonly connections: number;
-}
-
 /** Orchestrator → node. */
-export type ToNode = { readonly type: "stats"; readonly id: number } | { readonly type: "stop" };
+export type ToNode = { readonly type: "stop" };
 
 /** Node → orchestrator. */
 export type FromNode =
   | { readonly type: "ready"; readonly port: number; readonly detail: string }
-  | { readonly type: "stats"; readonly id: number; readonly stats: NodeStats }
   | { readonly type: "failed"; readonly message: string };

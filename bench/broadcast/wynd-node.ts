@@ -25,13 +25,8 @@ export async function startWyndNode(adapterKind: AdapterKind, redisUrl: string |
   }
   // Without an adapter: the default, in-process one (today's behaviour, no cost).
   const wynd = new Wynd(adapter === undefined ? {} : { adapter });
-  let open = 0;
   wynd.onConnection((connection, handle) => {
-    open++;
     handle.join(ROOM);
-    connection.onClose(() => {
-      open--;
-    });
     connection.onText((msg, sender) => {
       sender.to(ROOM).broadcast(msg.data);
     });
@@ -43,7 +38,6 @@ export async function startWyndNode(adapterKind: AdapterKind, redisUrl: string |
   return {
     port: address.port,
     detail: `Wynd API, ${adapterKind === "redis" ? "Redis adapter (wynd/redis)" : "in-process adapter"}, handle.to(room).broadcast`,
-    connections: () => open,
     close: async () => {
       await wynd.close();
       await adapter?.close();
