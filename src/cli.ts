@@ -11,7 +11,7 @@
  * @module
  */
 
-import { realpathSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { runChatCommand } from "./chat/cli.js";
@@ -30,12 +30,17 @@ options:
   --max-message-bytes <n> largest message accepted (default 67108864, 64 MiB)
   --deflate               accept permessage-deflate (RFC 7692) offers; the limit applies inflated
   -h, --help              show this help
+  -v, --version           print the version of wynd
 `;
 
 const DEFAULT_PORTS: Record<string, number> = { echo: 9001, broadcast: 9002 };
 
 /** Parses `argv` (without node and the script) and runs the command. Returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
+  if (argv[0] === "--version" || argv[0] === "-v") {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
   // The chat has options of its own (its --max-message-bytes is a chat message's length).
   if (argv[0] === "chat") return runChatCommand(argv.slice(1));
   let parsed;
@@ -99,6 +104,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.stdout.write(`wynd ${command} listening on ws://${host}:${address.port}\n`);
   await stopped;
   return 0;
+}
+
+/** The `version` of the package's package.json (two levels above the compiled `dist/src/cli.js`). */
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
 }
 
 /** A server that echoes every message back with the same type. */

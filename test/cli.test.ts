@@ -2,6 +2,7 @@
 // ws clients over 127.0.0.1. Every child is killed at the end of its test if still running.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, it, type TestContext } from "node:test";
 import WebSocket, { type CloseEventLike } from "ws";
@@ -190,6 +191,15 @@ describe("cli: arguments", () => {
       assert.match(r.stdout(), /usage: wynd <command>/);
       assert.match(r.stdout(), /echo/);
       assert.match(r.stdout(), /broadcast/);
+    }
+  });
+
+  it("--version and -v print the package.json version and exit 0", { timeout: 30_000 }, async (t) => {
+    const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    for (const args of [["--version"], ["-v"]]) {
+      const r = run(t, args);
+      assert.deepEqual(await r.exited, { code: 0, signal: null }, args.join(" "));
+      assert.equal(r.stdout(), `${version}\n`);
     }
   });
 

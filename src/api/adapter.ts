@@ -34,7 +34,11 @@ export interface AdapterListener {
   publication(room: string | null, payload: Uint8Array, isBinary: boolean): void;
   /** Another node sent `message` with `publishToNodes`. */
   nodeMessage(message: string): void;
-  /** The adapter's state changed; `error` says why it went down. */
+  /**
+   * The adapter's state changed; `error` says why it went down. An adapter calls it once when an
+   * outage starts (not for every failed reconnection) and once when it is over, that is when
+   * the node receives every room it has members in again.
+   */
   stateChange(state: AdapterState, error?: Error): void;
   /** Something went wrong that is not a state change (a malformed message from another node...). */
   error(error: Error): void;

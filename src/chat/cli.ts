@@ -8,7 +8,8 @@
 import { parseArgs } from "node:util";
 import { readTokenFile, signedTokenAuthenticator, signToken, type Authenticator } from "./auth.js";
 import { DEFAULT_MAX_FILE_BYTES } from "./file-frames.js";
-import { DEFAULT_HISTORY_SIZE } from "./history.js";
+import { DEFAULT_HISTORY_MAX_FILE_BYTES, DEFAULT_HISTORY_SIZE } from "./history.js";
+import { DEFAULT_FILE_BYTES_PER_SECOND } from "./file-rate-limit.js";
 import { DEFAULT_BURST, DEFAULT_RATE_PER_SECOND } from "./rate-limiter.js";
 import { createChatServer, DEFAULT_MAX_MESSAGE_BYTES, type ChatServerOptions } from "./server.js";
 
@@ -25,13 +26,18 @@ options:
   --data-dir <dir>          where history.jsonl is kept (default ./data)
   --memory                  keep history in memory only (no data directory)
   --history-size <n>        messages replayed per room (default ${DEFAULT_HISTORY_SIZE})
+  --history-max-bytes <n>   compact history.jsonl past this size (default ${DEFAULT_HISTORY_MAX_FILE_BYTES}, 64 MiB)
   --max-message-bytes <n>   longest message, UTF-8 bytes (default ${DEFAULT_MAX_MESSAGE_BYTES})
   --max-file-bytes <n>      largest shared file (default ${DEFAULT_MAX_FILE_BYTES}, 5 MiB)
   --rate <n>                messages per second per connection (default ${DEFAULT_RATE_PER_SECOND})
   --burst <n>               burst of messages per connection (default ${DEFAULT_BURST})
   --flood-strikes <n>       refused messages before a close with 1008 (default 2 x burst)
+  --file-rate <bytes>        file bytes per second per connection (default ${DEFAULT_FILE_BYTES_PER_SECOND}, 1 MiB)
+  --file-burst <bytes>      file bytes shared at once (default 2 x max file bytes)
   --auth <file>             require a token from this file (lines "token name", # comments)
   --auth-secret <secret>    require a token signed with this secret (or WYND_CHAT_SECRET)
+  --allowed-origin <origin> also accept sockets from pages of this origin (repeatable;
+                            the chat's own page always is): https://chat.example.com
   --public-dir <dir>        serve the browser client from this directory
   --heartbeat-ms <n>        ping interval; silent peers are dropped (default 30000, 0 off)
   -h, --help                show this help
@@ -87,14 +93,18 @@ async function runServer(argv: readonly string[]): Promise<number> {
       "data-dir": { type: "string" },
       memory: { type: "boolean" },
       "history-size": { type: "string" },
+      "history-max-bytes": { type: "string" },
       "max-message-bytes": { type: "string" },
       "max-file-bytes": { type: "string" },
       rate: { type: "string" },
       burst: { type: "string" },
       "flood-strikes": { type: "string" },
+      "file-rate": { type: "string" },
+      "file-burst": { type: "string" },
       auth: { type: "string" },
       "auth-secret": { type: "string" },
       "public-dir": { type: "string" },
+      "allowed-origin": { type: "string", multiple: true },
       "heartbeat-ms": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -131,11 +141,17 @@ async function runServer(argv: readonly string[]): Promise<number> {
       ...(burst === undefined ? {} : { burst }),
       ...(floodStrikes === undefined ? {} : { floodStrikes }),
     },
+    fileRateLimit: {
+      ...optional("bytesPerSecond", integer("file-rate", values["file-rate"], 1)),
+      ...optional("burstBytes", integer("file-burst", values["file-burst"], 1)),
+    },
     ...optional("historySize", integer("history-size", values["history-size"], 0)),
+    ...optional("historyMaxFileBytes", integer("history-max-bytes", values["history-max-bytes"], 1)),
     ...optional("maxMessageBytes", integer("max-message-bytes", values["max-message-bytes"], 1)),
     ...optional("maxFileBytes", integer("max-file-bytes", values["max-file-bytes"], 1)),
     ...optional("heartbeatIntervalMs", integer("heartbeat-ms", values["heartbeat-ms"], 0)),
     ...optional("publicDir", values["public-dir"]),
+    ...optional("allowedOrigins", values["allowed-origin"]),
   };
   let chat;
   try {
@@ -146,7 +162,8 @@ async function runServer(argv: readonly string[]): Promise<number> {
   try {
     await chat.listen(port, values.host);
   } catch (error) {
-    process.stderr.write(`wynd chat: cannot listen on ${values.host}:${port}: ${(error as Error).message}\n`);
+    const locked = (error as NodeJS.ErrnoException).code === "ERR_DATA_DIR_LOCKED";
+    process.stderr.write(`wynd chat: ${locked ? "" : `cannot listen on ${values.host}:${port}: `}${(error as Error).message}\n`);
     await chat.close();
     return 1;
   }

@@ -15,6 +15,8 @@
 
 import type { Handle, Wynd } from "../index.js";
 import { ErrorCode, type Audience, type ChatCommand, type ChatEvent, type ChatProtocol, type ClientLimits } from "./events.js";
+import { isSingleScript } from "./confusables.js";
+import { cleanText } from "./control-characters.js";
 import { encodeFileFrame, isFileError, parseFileFrame, type FileHeader } from "./file-frames.js";
 import type { HistoryStore } from "./history.js";
 import { jsonProtocol } from "./json-protocol.js";
@@ -33,6 +35,8 @@ export interface ChatCoreOptions {
   readonly maxMessageBytes: number;
   readonly maxFileBytes: number;
   readonly rateLimit: Required<RateLimitOptions>;
+  /** The file byte-rate bucket (file-rate-limit.ts), in bytes. */
+  readonly fileRateLimit: Required<RateLimitOptions>;
   /** Timestamps of events and history, in milliseconds since the epoch. */
   readonly clock: () => number;
 }
@@ -41,6 +45,7 @@ export interface ChatCoreOptions {
 export const PROTOCOLS: readonly ChatProtocol[] = [textProtocol, jsonProtocol];
 
 const NAME_RULES = `1-${MAX_NAME_LENGTH} characters, no spaces or control characters`;
+const ONE_SCRIPT = "Please write your name in one script: letters of different alphabets that look alike are how impostors pose as others";
 const NO_NAME = "Please set your name first with: /name <your_name>";
 
 interface Member {
@@ -55,6 +60,8 @@ interface Member {
   readonly sends: RateLimiter;
   /** Read-only queries (rooms, users, help): their own bucket, so a client's polling never eats its messages. */
   readonly queries: RateLimiter;
+  /** Shared file bytes. */
+  readonly fileBytes: RateLimiter;
 }
 
 function everyoneIn(room: string): string {
@@ -88,6 +95,7 @@ export class ChatCore {
         listening: false,
         sends: new RateLimiter(options.rateLimit),
         queries: new RateLimiter(options.rateLimit),
+        fileBytes: new RateLimiter(options.fileRateLimit),
       };
       let opened = false;
       conn.onText((message) => this.#onText(member, message.data));
@@ -134,13 +142,13 @@ export class ChatCore {
   }
 
   /** Applies the rate limit; false when the frame must be dropped. */
-  #admit(member: Member, limiter: RateLimiter): boolean {
-    const decision = limiter.take();
+  #admit(member: Member, limiter: RateLimiter, cost = 1, notice = "You are sending messages too fast. Please slow down."): boolean {
+    const decision = limiter.take(cost);
     if (decision === "allow") return true;
     if (decision === "flood") {
       void member.handle.close(1008, "rate limit exceeded");
     } else if (decision === "refuse-notify") {
-      this.#error(member, ErrorCode.RATE_LIMITED, "You are sending messages too fast. Please slow down.");
+      this.#error(member, ErrorCode.RATE_LIMITED, notice);
     }
     return false;
   }
@@ -190,12 +198,14 @@ export class ChatCore {
     if (member.fixedName) {
       return this.#error(member, ErrorCode.NAME_FIXED, "Your name is set by your login token and cannot be changed");
     }
-    if (!isValidName(name)) return this.#error(member, ErrorCode.INVALID_NAME, `Please provide a valid name (${NAME_RULES})`);
+    // Taken before valid: `аlice` (Cyrillic а, refused as mixed-script anyway) next to an online
+    // `alice` is told the truth that matters, that it looks like someone else's name.
     const key = nameKey(name);
     const holder = this.#users.get(key);
     if (holder !== undefined && holder !== member) {
       return this.#error(member, ErrorCode.NAME_TAKEN, `The name ${name} is already taken`);
     }
+    if (!isValidName(name)) return this.#error(member, ErrorCode.INVALID_NAME, isSingleScript(name) ? `Please provide a valid name (${NAME_RULES})` : ONE_SCRIPT);
     const previous = member.name;
     if (previous === name) return this.#send(member, { type: "name", name });
     if (previous !== undefined) this.#users.delete(nameKey(previous));
@@ -225,7 +235,8 @@ export class ChatCore {
     return true;
   }
 
-  #message(member: Member, text: string): void {
+  #message(member: Member, raw: string): void {
+    const text = cleanText(raw); // one rule for both protocols, before storing and relaying
     if (!this.#checkText(member, text)) return;
     const ts = this.#options.clock();
     const from = member.name!;
@@ -233,7 +244,8 @@ export class ChatCore {
     this.#toRoom(member.room, { type: "message", room: member.room, from, text }, member, ts);
   }
 
-  #private(member: Member, to: string, text: string): void {
+  #private(member: Member, to: string, raw: string): void {
+    const text = cleanText(raw);
     if (!this.#checkText(member, text)) return;
     const target = this.#users.get(nameKey(to));
     if (target === undefined) {
@@ -289,6 +301,8 @@ export class ChatCore {
     if (member.name === undefined) return this.#error(member, ErrorCode.NO_NAME, NO_NAME);
     const file = parseFileFrame(data, this.#options.maxFileBytes);
     if (isFileError(file)) return this.#error(member, file.code, file.message);
+    const perSecond = this.#options.fileRateLimit.ratePerSecond;
+    if (!this.#admit(member, member.fileBytes, file.size, `You are sharing files too fast (${perSecond} bytes per second). Please wait a moment.`)) return;
     const ts = this.#options.clock();
     const room = member.room;
     const header: FileHeader = { type: "file", room, from: member.name, name: file.name, mime: file.type, size: file.size, ts };

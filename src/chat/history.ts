@@ -11,6 +11,12 @@
  * skipped with a warning. A disk that fails (no space, permissions, a directory in the way) is
  * reported and history goes on in memory: it never crashes the server.
  *
+ * Past `maxFileBytes` the file is compacted (history-compaction.ts): rewritten keeping the last N
+ * records of each room, atomically. Appends wait in memory meanwhile and go to the new file.
+ * The next compaction waits until the file is twice its compacted size (or `maxFileBytes`, if
+ * larger), so a file of many rooms that stays big after compaction is not rewritten at every
+ * message.
+ *
  * @module
  */
 
@@ -18,6 +24,8 @@ import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, open, stat, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { cleanText } from "./control-characters.js";
+import { compactHistoryFile, removeLeftover } from "./history-compaction.js";
 import type { HistoryMessage } from "./events.js";
 
 /** One stored message: a {@link HistoryMessage} and its room. */
@@ -30,6 +38,9 @@ export const HISTORY_FILE = "history.jsonl";
 
 /** Default messages replayed per room. */
 export const DEFAULT_HISTORY_SIZE = 50;
+
+/** Default size of the history file past which it is compacted: 64 MiB. */
+export const DEFAULT_HISTORY_MAX_FILE_BYTES = 64 * 1024 * 1024;
 
 /**
  * Past this many bytes waiting for the disk, new records are not written (but kept in memory)
@@ -50,6 +61,8 @@ export interface HistoryOptions {
   readonly dataDir?: string | undefined;
   /** Messages kept and replayed per room. Default 50; 0 disables replay. */
   readonly size?: number;
+  /** File size, in bytes, past which the file is compacted. Default {@link DEFAULT_HISTORY_MAX_FILE_BYTES}. */
+  readonly maxFileBytes?: number;
   /** Disk failures. */
   readonly onError: (error: Error) => void;
   /** Skipped lines. */
@@ -66,7 +79,8 @@ function isRecord(value: unknown): value is HistoryRecord {
 function parseLine(line: string): HistoryRecord | undefined {
   try {
     const value: unknown = JSON.parse(line);
-    return isRecord(value) ? { room: value.room, from: value.from, text: value.text, ts: value.ts } : undefined;
+    // cleanText: a file written before the control-character rule replays under it.
+    return isRecord(value) ? { room: value.room, from: value.from, text: cleanText(value.text), ts: value.ts } : undefined;
   } catch {
     return undefined;
   }
@@ -83,12 +97,25 @@ export class HistoryStore {
   #stream: WriteStream | undefined;
   #failed = false;
   #dropped = 0;
+  // Compaction (see the module comment): the file's size as written, the size that triggers the
+  // next compaction, the running one, and the lines that wait for it to finish.
+  readonly #maxFileBytes: number;
+  #fileBytes = 0;
+  #compactAt: number;
+  #compaction: Promise<void> | undefined;
+  #queued: string[] | undefined;
+  #queuedBytes = 0;
+  #closing = false;
 
   /** A store; nothing is read or written until {@link load}. */
   constructor(options: HistoryOptions) {
     const size = options.size ?? DEFAULT_HISTORY_SIZE;
     if (!(Number.isInteger(size) && size >= 0)) throw new RangeError(`history size must be an integer >= 0, got ${size}`);
     this.#size = size;
+    const maxFileBytes = options.maxFileBytes ?? DEFAULT_HISTORY_MAX_FILE_BYTES;
+    if (!(Number.isSafeInteger(maxFileBytes) && maxFileBytes > 0)) throw new RangeError(`history maxFileBytes must be a positive integer, got ${maxFileBytes}`);
+    this.#maxFileBytes = maxFileBytes;
+    this.#compactAt = maxFileBytes;
     this.#dataDir = options.dataDir;
     this.#file = options.dataDir === undefined ? undefined : join(options.dataDir, HISTORY_FILE);
     this.#onError = options.onError;
@@ -108,14 +135,61 @@ export class HistoryStore {
     if (this.#file === undefined || this.#dataDir === undefined) return;
     try {
       await mkdir(this.#dataDir, { recursive: true });
+      await removeLeftover(this.#file);
       const size = await this.#existingSize(this.#file);
       if (size > 0) await this.#read(this.#file, size);
-      const stream = createWriteStream(this.#file, { flags: "a" });
-      stream.on("error", (error) => this.#fail(error));
-      this.#stream = stream;
+      this.#fileBytes = await this.#existingSize(this.#file);
+      this.#openStream(this.#file);
+      if (this.#fileBytes > this.#compactAt) this.#compact();
     } catch (error) {
       this.#fail(error as Error);
     }
+  }
+
+  #openStream(file: string): void {
+    const stream = createWriteStream(file, { flags: "a" });
+    stream.on("error", (error) => this.#fail(error));
+    this.#stream = stream;
+  }
+
+  /** Resolves once no compaction is running (for tests and shutdown). */
+  async compacted(): Promise<void> {
+    while (this.#compaction !== undefined) await this.#compaction;
+  }
+
+  /**
+   * Compacts the file (see the module comment): appends are queued meanwhile, the stream is
+   * flushed and closed, the file rewritten and renamed, then a new stream takes the queue.
+   */
+  #compact(): void {
+    const stream = this.#stream;
+    const file = this.#file;
+    if (this.#compaction !== undefined || stream === undefined || file === undefined || this.#failed || this.#closing) return;
+    this.#stream = undefined;
+    this.#queued = [];
+    this.#compaction = (async () => {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          stream.once("error", reject);
+          stream.end(() => resolve());
+        });
+        const result = await compactHistoryFile(file, this.#size);
+        this.#fileBytes = result.bytes;
+        this.#compactAt = Math.max(this.#maxFileBytes, 2 * result.bytes);
+      } catch (error) {
+        // The original file is intact (see history-compaction.ts); try again when it doubles.
+        this.#compactAt = 2 * this.#fileBytes;
+        this.#onError(new Error(`history: could not compact ${file}; it is kept as it was: ${(error as Error).message}`, { cause: error }));
+      }
+      if (!this.#failed) {
+        this.#openStream(file);
+        for (const line of this.#queued!) this.#stream!.write(line);
+        this.#fileBytes += this.#queuedBytes;
+      }
+      this.#queued = undefined;
+      this.#queuedBytes = 0;
+      this.#compaction = undefined;
+    })();
   }
 
   /** The last messages of `room` (oldest first; a copy). */
@@ -127,8 +201,9 @@ export class HistoryStore {
   append(record: HistoryRecord): void {
     this.#remember(record);
     const stream = this.#stream;
-    if (stream === undefined || this.#failed) return;
-    if (stream.writableLength > MAX_PENDING_WRITE_BYTES) {
+    const queued = this.#queued;
+    if ((stream === undefined && queued === undefined) || this.#failed) return;
+    if ((stream?.writableLength ?? this.#queuedBytes) > MAX_PENDING_WRITE_BYTES) {
       if (this.#dropped++ === 0) this.#onError(new Error(`history: the disk is not keeping up; messages are kept in memory only until it does`));
       return;
     }
@@ -137,11 +212,21 @@ export class HistoryStore {
       this.#dropped = 0;
     }
     const line = `${JSON.stringify({ room: record.room, from: record.from, text: record.text, ts: record.ts })}\n`;
-    stream.write(line);
+    const bytes = Buffer.byteLength(line);
+    if (queued !== undefined) {
+      queued.push(line); // a compaction is running: the line goes to the new file
+      this.#queuedBytes += bytes;
+      return;
+    }
+    stream!.write(line);
+    this.#fileBytes += bytes;
+    if (this.#fileBytes > this.#compactAt) this.#compact();
   }
 
-  /** Flushes what is pending and closes the file. Never rejects. */
-  close(): Promise<void> {
+  /** Flushes what is pending (after a running compaction) and closes the file. Never rejects. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    await this.compacted();
     const stream = this.#stream;
     this.#stream = undefined;
     if (stream === undefined || stream.destroyed) return Promise.resolve();

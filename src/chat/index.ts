@@ -23,7 +23,9 @@ export {
   type FileHeader,
   type IncomingFile,
 } from "./file-frames.js";
-export { HISTORY_FILE, DEFAULT_HISTORY_SIZE, MAX_HISTORY_ROOMS, type HistoryRecord } from "./history.js";
+export { HISTORY_FILE, DEFAULT_HISTORY_SIZE, DEFAULT_HISTORY_MAX_FILE_BYTES, MAX_HISTORY_ROOMS, type HistoryRecord } from "./history.js";
 export { DEFAULT_BURST, DEFAULT_RATE_PER_SECOND, type RateLimitOptions } from "./rate-limiter.js";
 export { isValidName, LOBBY, MAX_NAME_LENGTH } from "./names.js";
 export type { ChatData } from "./core.js";
+export { DEFAULT_FILE_BYTES_PER_SECOND, type FileRateLimitOptions } from "./file-rate-limit.js";
+export { DataDirLockedError, LOCK_FILE, type LockOwner } from "./data-dir-lock.js";

@@ -64,7 +64,8 @@ export const jsonProtocol: ChatProtocol = {
       case "quit":
         return { type };
       default:
-        return badRequest(typeof type === "string" ? `unknown type: ${type.slice(0, 64)}` : "missing type");
+        if (typeof type === "string") return badRequest(`unknown type: ${type.slice(0, 64)}`);
+        return badRequest(type === undefined ? "missing type" : "type must be a string");
     }
   },
 

@@ -3,11 +3,15 @@
  *
  * A name is 1–32 characters (code points, so an emoji counts as one), with no whitespace and no
  * control, format or other invisible characters: a name is typed by others in `/msg <user>` and
- * shown in every line, so it must be visible and a single word. Uniqueness ignores case (and
- * Unicode normalization form), so `Alice` and `alice` cannot both be online.
+ * shown in every line, so it must be visible and a single word, and written in a single script
+ * (`аlice` with a Cyrillic а is refused: see confusables.ts). Uniqueness ignores case,
+ * normalization form and the common look-alike letters, so `Alice` and `alice`, or the Latin
+ * `aee` and the Cyrillic `аее`, cannot both be online.
  *
  * @module
  */
+
+import { confusableKey, isSingleScript } from "./confusables.js";
 
 /** The longest user or room name, in characters (code points). */
 export const MAX_NAME_LENGTH = 32;
@@ -26,12 +30,12 @@ export function isValidName(name: string): boolean {
   for (const _ of name) {
     if (++length > MAX_NAME_LENGTH) return false;
   }
-  return !FORBIDDEN.test(name);
+  return !FORBIDDEN.test(name) && isSingleScript(name);
 }
 
-/** The key two names are compared by: equal keys are "the same name". */
+/** The key two names are compared by: equal keys are "the same name" (they look alike). */
 export function nameKey(name: string): string {
-  return name.normalize("NFC").toLowerCase();
+  return confusableKey(name);
 }
 
 /**

@@ -67,20 +67,23 @@ export class RateLimiter {
     this.#last = this.#now();
   }
 
-  /** Takes a token for one message and says what to do with it. */
-  take(): RateDecision {
+  /**
+   * Takes `cost` tokens (one message; or, for a byte bucket, its bytes) and says what to do with
+   * it. A refusal adds `cost` strikes.
+   */
+  take(cost = 1): RateDecision {
     const now = this.#now();
     const elapsed = Math.max(0, now - this.#last); // a clock that goes back adds nothing
     this.#last = now;
     const refill = elapsed * this.#ratePerMs;
     this.#tokens = Math.min(this.#burst, this.#tokens + refill);
     this.#strikes = Math.max(0, this.#strikes - refill);
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1;
+    if (this.#tokens >= cost) {
+      this.#tokens -= cost;
       this.#refusing = false;
       return "allow";
     }
-    this.#strikes += 1;
+    this.#strikes += cost;
     if (this.#strikes > this.#floodStrikes) return "flood";
     if (this.#refusing) return "refuse";
     this.#refusing = true;

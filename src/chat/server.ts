@@ -11,6 +11,8 @@ import type { AddressInfo } from "node:net";
 import { HandshakeError, Wynd, type UpgradeRequest } from "../index.js";
 import { tokenFromRequest, type Authenticator } from "./auth.js";
 import { ChatCore, type ChatData } from "./core.js";
+import { DataDirLockedError, lockDataDir, type DataDirLock } from "./data-dir-lock.js";
+import { resolveFileRateLimit, type FileRateLimitOptions } from "./file-rate-limit.js";
 import { DEFAULT_MAX_FILE_BYTES, MAX_FILE_HEADER_BYTES } from "./file-frames.js";
 import { DEFAULT_HISTORY_SIZE, HistoryStore } from "./history.js";
 import { JSON_PROTOCOL } from "./json-protocol.js";
@@ -33,12 +35,19 @@ export interface ChatServerOptions {
   readonly dataDir?: string | undefined;
   /** Messages kept and replayed per room. Default 50. */
   readonly historySize?: number;
+  /** Size of history.jsonl past which it is compacted to the last `historySize` messages per room. Default 64 MiB. */
+  readonly historyMaxFileBytes?: number;
   /** Longest chat message (text of a message or private message), in UTF-8 bytes. Default 4096. */
   readonly maxMessageBytes?: number;
   /** Largest shared file, in bytes. Default 5 MiB. */
   readonly maxFileBytes?: number;
   /** Token bucket per connection: `ratePerSecond` (5), `burst` (10), `floodStrikes` (2 × burst), `now` (the clock). */
   readonly rateLimit?: RateLimitOptions;
+  /**
+   * File byte-rate bucket per connection: `bytesPerSecond` (1 MiB), `burstBytes` (2 × maxFileBytes,
+   * at least maxFileBytes), `floodStrikeBytes` (2 × burstBytes), `now` (the clock).
+   */
+  readonly fileRateLimit?: FileRateLimitOptions;
   /**
    * Authentication: checks the token of each upgrade (`?token=` or `Authorization: Bearer`) and
    * returns the name it fixes, or undefined to refuse with 401. Default: none, anyone may connect.
@@ -47,6 +56,13 @@ export interface ChatServerOptions {
   readonly auth?: Authenticator | undefined;
   /** The directory of index.html, app.js and style.css. Default: the package's `src/chat/public/`. */
   readonly publicDir?: string | URL;
+  /**
+   * Web pages allowed to open a chat socket besides the chat's own page: URL origins such as
+   * `"https://chat.example.com"` (exact scheme, host and port). The chat's own origin (`"self"`:
+   * the page came from the `Host` the socket is opened to) is always allowed, and so are clients
+   * that send no `Origin` (wscat, programs). Any other page gets 403. Default: `[]`.
+   */
+  readonly allowedOrigins?: readonly string[];
   /** Heartbeat ping interval, in milliseconds, so dead peers leave the chat. Default 30 000; 0 turns it off. */
   readonly heartbeatIntervalMs?: number;
   /** Timestamps of messages and events, in milliseconds since the epoch. Default `Date.now`. */
@@ -60,8 +76,10 @@ export interface ChatServerOptions {
 /** A chat server, created by {@link createChatServer}. */
 export interface ChatServer {
   /**
-   * Loads the history, then listens on `port` (0 picks a free one) and `host` (default
-   * `127.0.0.1`). Resolves with the bound address; rejects on a listen error (EADDRINUSE...).
+   * Locks the data directory, loads the history, then listens on `port` (0 picks a free one) and
+   * `host` (default `127.0.0.1`). Resolves with the bound address; rejects on a listen error
+   * (EADDRINUSE...; call `close()` then, which also frees the data directory) and with
+   * `DataDirLockedError` when another server uses the data directory.
    */
   listen(port: number, host?: string): Promise<AddressInfo>;
   /** Closes every WebSocket (1001), the HTTP server and its keep-alive sockets, and the history file. Never rejects. */
@@ -89,11 +107,18 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
   const maxMessageBytes = positiveInteger("maxMessageBytes", options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
   const maxFileBytes = positiveInteger("maxFileBytes", options.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES);
   const rateLimit = resolveRateLimit(options.rateLimit);
+  const fileRateLimit = resolveFileRateLimit(options.fileRateLimit, maxFileBytes);
   const auth = options.auth;
   if (auth !== undefined && typeof auth !== "function") throw new TypeError("auth must be a function (token) => name | undefined");
   const onError = options.onError ?? ((error: Error) => console.error(`wynd chat: ${error.message}`));
   const onWarning = options.onWarning ?? ((message: string) => console.warn(`wynd chat: ${message}`));
-  const history = new HistoryStore({ dataDir: options.dataDir, size: options.historySize ?? DEFAULT_HISTORY_SIZE, onError, onWarning });
+  const history = new HistoryStore({
+    dataDir: options.dataDir,
+    size: options.historySize ?? DEFAULT_HISTORY_SIZE,
+    ...(options.historyMaxFileBytes === undefined ? {} : { maxFileBytes: options.historyMaxFileBytes }),
+    onError,
+    onWarning,
+  });
 
   // The name each accepted upgrade's token fixed, from the hook to the connection's data.
   const identities = new WeakMap<UpgradeRequest, string>();
@@ -102,6 +127,8 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
     // The largest message is a file frame: the file, its header and the refusal slack above.
     maxMessageBytes: maxFileBytes + 4 + MAX_FILE_HEADER_BYTES + FILE_REFUSAL_SLACK_BYTES,
     heartbeatIntervalMs: options.heartbeatIntervalMs ?? 30_000,
+    // A page of another site must not open a socket in the user's browser with the user's login.
+    allowedOrigins: ["self", ...(options.allowedOrigins ?? [])],
     selectProtocol: (offered) => (offered.includes(JSON_PROTOCOL) ? JSON_PROTOCOL : undefined),
     createData: (request) => ({ fixedName: identities.get(request) }),
     ...(auth === undefined
@@ -126,6 +153,7 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
     maxMessageBytes,
     maxFileBytes,
     rateLimit,
+    fileRateLimit,
     clock: options.clock ?? Date.now,
   });
   wynd.onError((error) => {
@@ -136,6 +164,7 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
   const httpServer = createServer(createStaticHandler(options.publicDir ?? DEFAULT_PUBLIC_DIR, onError));
   wynd.attach(httpServer, { path: "/" });
   let closing: Promise<void> | undefined;
+  let lock: DataDirLock | undefined;
 
   return {
     httpServer,
@@ -152,6 +181,7 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
     },
     async listen(port, host = "127.0.0.1") {
       if (closing !== undefined) throw new Error("the chat server was closed");
+      if (options.dataDir !== undefined) lock ??= await lockDataDirOrReport(options.dataDir, onError);
       await history.load();
       await new Promise<void>((resolve, reject) => {
         const onListenError = (error: Error) => reject(error);
@@ -173,8 +203,24 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
         httpServer.closeAllConnections();
         await stopped;
         await history.close();
+        await lock?.release();
       })();
       return closing;
     },
   };
+}
+
+/**
+ * Takes the data directory's lock; a directory in use by another server rejects (listen() fails
+ * with {@link DataDirLockedError}), any other failure (permissions) is reported and the server
+ * runs without the lock, as history runs in memory when the disk fails.
+ */
+async function lockDataDirOrReport(dataDir: string, onError: (error: Error) => void): Promise<DataDirLock | undefined> {
+  try {
+    return await lockDataDir(dataDir);
+  } catch (error) {
+    if (error instanceof DataDirLockedError) throw error;
+    onError(new Error(`cannot lock the data directory ${dataDir}: ${(error as Error).message}`, { cause: error }));
+    return undefined;
+  }
 }

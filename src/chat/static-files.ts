@@ -1,6 +1,6 @@
 /**
- * The chat's HTTP side: the static files of the browser client (`GET /` → `index.html`,
- * `GET /app.js`, `GET /view.js`, `GET /style.css`), nothing else. Routes are an exact
+ * The chat's HTTP side: the static files of the browser client (`GET /` → `index.html`, its
+ * five scripts and `GET /style.css`), nothing else. Routes are an exact
  * allow-list of paths, so no request can name another file (no path traversal, whatever its
  * encoding); other paths get 404, other methods 405. Every response carries the security
  * headers below.
@@ -25,6 +25,9 @@ export const DEFAULT_PUBLIC_DIR = new URL("../../../src/chat/public/", import.me
 export const STATIC_ROUTES: Readonly<Record<string, readonly [file: string, contentType: string]>> = Object.freeze({
   "/": ["index.html", "text/html; charset=utf-8"],
   "/app.js": ["app.js", "text/javascript; charset=utf-8"],
+  "/connection.js": ["connection.js", "text/javascript; charset=utf-8"],
+  "/state.js": ["state.js", "text/javascript; charset=utf-8"],
+  "/model.js": ["model.js", "text/javascript; charset=utf-8"],
   "/view.js": ["view.js", "text/javascript; charset=utf-8"],
   "/style.css": ["style.css", "text/css; charset=utf-8"],
 });

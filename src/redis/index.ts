@@ -20,10 +20,10 @@
 
 import { randomBytes } from "node:crypto";
 import { WyndError } from "../index.js";
-import { RedisAdapter, type AnyRedisClient } from "./adapter.js";
+import { DEFAULT_MAX_PENDING_PUBLISH_BYTES, RedisAdapter, type AnyRedisClient } from "./adapter.js";
 import { loadRedisClient, REDIS_CLIENT_PACKAGE } from "./load.js";
 
-export { RedisAdapter, type AnyRedisClient } from "./adapter.js";
+export { DEFAULT_MAX_PENDING_PUBLISH_BYTES, RedisAdapter, type AnyRedisClient } from "./adapter.js";
 export { loadRedisClient, REDIS_CLIENT_PACKAGE, type RedisClientModule } from "./load.js";
 
 /** Options of {@link createRedisAdapter}. */
@@ -46,6 +46,14 @@ export interface RedisAdapterOptions {
   readonly channelPrefix?: string;
   /** This node's id (1 to 255 ASCII bytes, unique in the cluster). Default: 16 random hex digits. */
   readonly nodeId?: string;
+  /**
+   * The most bytes of publications written to Redis and not yet acknowledged (a positive
+   * integer); past it a publication is dropped and counted in `droppedPublications` rather than
+   * queued, so a Redis that stops answering without closing the connection cannot grow the
+   * node's memory. One publication is always let through, however large. Default: 32 MiB
+   * (Redis' own default hard limit for a subscriber's output buffer).
+   */
+  readonly maxPendingPublishBytes?: number;
 }
 
 /** The default Redis address. */
@@ -62,12 +70,21 @@ export const DEFAULT_CHANNEL_PREFIX = "wynd";
  * Throws TypeError or RangeError for bad options.
  */
 export async function createRedisAdapter(options: RedisAdapterOptions = {}): Promise<RedisAdapter> {
-  const { url, client: given, channelPrefix = DEFAULT_CHANNEL_PREFIX, nodeId = randomBytes(8).toString("hex") } = options;
+  const {
+    url,
+    client: given,
+    channelPrefix = DEFAULT_CHANNEL_PREFIX,
+    nodeId = randomBytes(8).toString("hex"),
+    maxPendingPublishBytes = DEFAULT_MAX_PENDING_PUBLISH_BYTES,
+  } = options;
   if (typeof channelPrefix !== "string" || channelPrefix === "") throw new TypeError("channelPrefix is a non-empty string");
   if (typeof nodeId !== "string" || !/^[\x21-\x7e]{1,255}$/.test(nodeId)) {
     throw new RangeError("nodeId takes 1 to 255 printable ASCII characters");
   }
   if (url !== undefined && typeof url !== "string") throw new TypeError("url is a string");
+  if (!Number.isSafeInteger(maxPendingPublishBytes) || maxPendingPublishBytes < 1) {
+    throw new RangeError("maxPendingPublishBytes is a positive integer");
+  }
   const redis = await loadRedisClient(REDIS_CLIENT_PACKAGE);
   let started = false;
   // Before the first connection, fail at once (a wrong URL must not hang); afterwards, retry
@@ -89,7 +106,14 @@ export async function createRedisAdapter(options: RedisAdapterOptions = {}): Pro
     subscriber = client.duplicate();
     subscriber.on("error", onEarlyError);
     await subscriber.connect();
-    const adapter = new RedisAdapter({ client, subscriber, ownsClient: given === undefined, nodeId, channelPrefix });
+    const adapter = new RedisAdapter({
+      client,
+      subscriber,
+      ownsClient: given === undefined,
+      nodeId,
+      channelPrefix,
+      maxPendingPublishBytes,
+    });
     await adapter.start();
     started = true;
     return adapter;

@@ -23,6 +23,7 @@ import { HttpHeaders, HttpRequestParser, type HttpRequestHead } from "../protoco
 import { resolveHandshakeLimits, assertPositiveInteger, type HandshakeLimits } from "../protocol/limits.js";
 import { encodeCloseFrame } from "../protocol/frame-encoder.js";
 import { prepareMessage } from "../protocol/prepared-message.js";
+import { compileAllowedOrigins, type OriginCheck } from "../protocol/origins.js";
 import { ReadyState } from "../protocol/protocol.js";
 import { WebSocketConnection } from "./connection.js";
 import { negotiateDeflate } from "../protocol/permessage-deflate.js";
@@ -67,6 +68,14 @@ export interface ServerOptions extends ConnectionOptions, Partial<HandshakeLimit
    * one of them, or undefined for none. Default: none.
    */
   readonly selectProtocol?: (offered: readonly string[], request: UpgradeRequest) => string | undefined;
+  /**
+   * The web pages allowed to open a connection, by their `Origin` header: URL origins
+   * (`"https://chat.example.com"`, `"http://localhost:5173"`) and `"self"` (the page came from the
+   * `Host` the upgrade is addressed to). Other origins get 403 before any hook runs; upgrades
+   * without `Origin` (not from a browser) are allowed. Matching rules: src/protocol/origins.ts,
+   * docs/api.md. Default: no check.
+   */
+  readonly allowedOrigins?: readonly string[];
   /**
    * Runs before the 101 response: authentication, an origin allow-list... Return or resolve to
    * `false` for 403, `{ status, headers?, body? }` for any other refusal, anything else to accept.
@@ -116,6 +125,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   #maxConnections: number;
   #selectProtocol: ServerOptions["selectProtocol"];
   #beforeUpgrade: ServerOptions["beforeUpgrade"];
+  #originAllowed: OriginCheck | undefined;
   #connections = new Set<WebSocketConnection>();
   #handshaking = new Map<Duplex, Handshake>();
   // Listeners shared by every socket of this server (they find their state through the socket):
@@ -140,6 +150,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     assertPositiveInteger("maxConnections", this.#maxConnections);
     this.#selectProtocol = options.selectProtocol;
     this.#beforeUpgrade = options.beforeUpgrade;
+    if (options.allowedOrigins !== undefined) this.#originAllowed = compileAllowedOrigins(options.allowedOrigins);
     const server = this;
     this.#onHandshakeData = function (chunk) {
       server.#handshakeData(this, chunk);
@@ -293,6 +304,10 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       request = validateUpgradeRequest(head);
       if (path !== undefined && request.path !== path) {
         throw new HandshakeError("ERR_NOT_FOUND", 404, "no WebSocket endpoint at this path");
+      }
+      // RFC 6455 §10.2: a page from an origin the server does not serve is refused, cheaply and first.
+      if (this.#originAllowed !== undefined && !this.#originAllowed(request.origin, request.host)) {
+        throw new HandshakeError("ERR_FORBIDDEN_ORIGIN", 403, "origin not allowed");
       }
       // RFC 7692 §7.1, before any hook runs (a malformed header: 400). Only when it is on.
       if (this.#deflate !== undefined) deflate = negotiateDeflate(request.extensions, this.#deflate);

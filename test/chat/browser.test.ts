@@ -6,37 +6,28 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
+import type { Browser, Locator } from "playwright-core";
 import { launchChromium } from "../helpers/browser.js";
+import { ChatPages, T, WAIT_MS, type ChatPage } from "./chat-pages.js";
 import { createChatServer, parseTokenList } from "../../src/chat/index.js";
 
-/** Every wait of this file is bounded by this (ms): generous, as the machine is shared. */
-const WAIT_MS = 10_000;
 /** The reconnect backoff after a server restart takes a few seconds at most. */
 const RECONNECT_WAIT_MS = 20_000;
 const XSS = "<img src=x onerror=alert(1)>";
-/** The bound of each test as a whole, for what has no timeout of its own (closing contexts). */
-const T = { timeout: 90_000 };
 
 type ChatServer = ReturnType<typeof createChatServer>;
-
-/** One person's page, with what went wrong in it, for the failure messages. */
-interface ChatPage {
-  readonly name: string;
-  readonly context: BrowserContext;
-  readonly page: Page;
-  /** Console errors and warnings, uncaught exceptions, failed requests. */
-  readonly problems: string[];
-  /** Messages of every alert/confirm/prompt the page opened (there must be none). */
-  readonly dialogs: string[];
-}
 
 describe("the chat's browser client in headless Chromium", () => {
   let browser: Browser | undefined;
   let chat: ChatServer;
   let port = 0;
   let dataDir = "";
-  const pages: ChatPage[] = [];
+  const pages = new ChatPages(() => browser, () => `http://127.0.0.1:${port}/`);
+  const expectView = (p: ChatPage, title: string) => pages.expectView(p, title);
+  const expectEntry = (p: ChatPage, kind: string, text: string, timeout?: number) => pages.expectEntry(p, kind, text, timeout);
+  const waitVisible = (p: ChatPage, locator: Locator, what: string) => pages.waitVisible(p, locator, what);
+  const waitForState = (p: ChatPage, state: string, timeout?: number) => pages.waitForState(p, state, timeout);
+  const say = (p: ChatPage, text: string) => pages.say(p, text);
 
   before(async (t) => {
     dataDir = await mkdtemp(join(tmpdir(), "wynd-chat-browser-"));
@@ -50,95 +41,11 @@ describe("the chat's browser client in headless Chromium", () => {
     if (dataDir !== "") await rm(dataDir, { recursive: true, force: true });
   }, T);
 
-  /** Opens the chat's page in a new context, waits for the connection and sets `name`. */
-  function openChat(name: string): Promise<ChatPage> {
-    return openChatAt(`http://127.0.0.1:${port}/`, name);
-  }
-
-  /**
-   * Opens `url` in a new context (a separate user); then, when `connected`, waits for the
-   * connection and sets `name` unless a token fixed it (`?token=` in `url`). `name` also labels
-   * the page in failure messages.
-   */
-  async function openChatAt(url: string, name: string, connected = true): Promise<ChatPage> {
-    assert.ok(browser !== undefined);
-    const context = await browser.newContext({ acceptDownloads: true });
-    const page = await context.newPage();
-    page.setDefaultTimeout(WAIT_MS);
-    const chatPage: ChatPage = { name, context, page, problems: [], dialogs: [] };
-    page.on("console", (message) => {
-      if (message.type() === "error" || message.type() === "warning") chatPage.problems.push(`console.${message.type()}: ${message.text()}`);
-    });
-    page.on("pageerror", (error) => chatPage.problems.push(`uncaught: ${error.message}`));
-    page.on("requestfailed", (request) => chatPage.problems.push(`request failed: ${request.url()} ${request.failure()?.errorText ?? ""}`));
-    page.on("dialog", (dialog) => {
-      chatPage.dialogs.push(`${dialog.type()}: ${dialog.message()}`);
-      void dialog.dismiss();
-    });
-    pages.push(chatPage);
-    await page.goto(url);
-    if (!connected) return chatPage;
-    await waitForState(chatPage, "open");
-    if (!url.includes("?token=")) {
-      await page.getByTestId("name-input").fill(name);
-      await page.getByTestId("name-input").press("Enter");
-      await expectEntry(chatPage, "system", `You are now known as ${name}.`);
-    }
-    return chatPage;
-  }
-
-  async function closeAll(): Promise<void> {
-    for (const chatPage of pages.splice(0)) await chatPage.context.close();
-  }
-
-  /** What a page shows, for failure messages: its connection state, entries and problems. */
-  async function describePage(chatPage: ChatPage): Promise<string> {
-    const state = await chatPage.page.getByTestId("connection-state").textContent({ timeout: 1000 }).catch(() => "?");
-    const entries = await chatPage.page.getByTestId("entry").allTextContents().catch(() => []);
-    return [
-      `${chatPage.name}'s page: connection "${state}"`,
-      `  entries:\n${entries.map((e) => `    ${e}`).join("\n")}`,
-      `  problems: ${chatPage.problems.length === 0 ? "none" : chatPage.problems.join("\n    ")}`,
-    ].join("\n");
-  }
-
-  /** Waits for `locator`, failing with what the page shows instead. */
-  async function waitVisible(chatPage: ChatPage, locator: Locator, what: string, timeout = WAIT_MS): Promise<Locator> {
-    try {
-      await locator.first().waitFor({ state: "visible", timeout });
-    } catch (error) {
-      throw new Error(`${what} did not appear within ${timeout} ms\n${await describePage(chatPage)}`, { cause: error });
-    }
-    return locator.first();
-  }
-
-  /** Waits for an entry of `kind` whose text contains `text`. */
-  function expectEntry(chatPage: ChatPage, kind: string, text: string, timeout = WAIT_MS): Promise<Locator> {
-    const locator = chatPage.page.locator(`[data-testid="entry"][data-kind="${kind}"]`).filter({ hasText: text });
-    return waitVisible(chatPage, locator, `${chatPage.name}: a ${kind} entry containing ${JSON.stringify(text)}`, timeout);
-  }
-
-  async function waitForState(chatPage: ChatPage, state: string, timeout = WAIT_MS): Promise<void> {
-    const locator = chatPage.page.locator(`[data-testid="connection-state"][data-state="${state}"]`);
-    await waitVisible(chatPage, locator, `${chatPage.name}: connection state ${state}`, timeout);
-  }
-
-  async function say(chatPage: ChatPage, text: string): Promise<void> {
-    const input = chatPage.page.getByTestId("message-input");
-    await input.fill(text);
-    await input.press("Enter");
-  }
-
-  async function entriesOf(chatPage: ChatPage): Promise<string[]> {
-    return chatPage.page.getByTestId("entry").allTextContents();
-  }
-
-  function assertNoProblems(...chatPages: ChatPage[]): void {
-    for (const chatPage of chatPages) {
-      assert.deepEqual(chatPage.problems, [], `${chatPage.name}'s page reported problems`);
-      assert.deepEqual(chatPage.dialogs, [], `${chatPage.name}'s page opened dialogs`);
-    }
-  }
+  const openChat = (name: string) => pages.open(name);
+  const openChatAt = (url: string, name: string, connected = true) => pages.open(name, { url, connected });
+  const closeAll = () => pages.closeAll();
+  const assertNoProblems = (...chatPages: ChatPage[]) => pages.assertNoProblems(...chatPages);
+  const entriesOf = (chatPage: ChatPage) => chatPage.page.getByTestId("entry").allTextContents();
 
   it("serves the page under its Content-Security-Policy, and two pages that set names see each other's messages, each other in the users pane, and a rename", T, async (t) => {
     if (browser === undefined) return t.skip("no browser");
@@ -160,11 +67,15 @@ describe("the chat's browser client in headless Chromium", () => {
       await waitVisible(bob, bob.page.locator('[data-testid="user"][data-name="alice"]'), "alice in bob's users pane");
       await waitVisible(bob, bob.page.locator('[data-testid="room"][data-room="lobby"]'), "the lobby in bob's rooms pane");
 
-      // A rename is announced as one, and the users pane follows it.
+      // A rename (through "Change name", which opens the name dialog again) is announced as one,
+      // and the users pane follows it.
+      await bob.page.getByTestId("name-change").click();
       await bob.page.getByTestId("name-input").fill("robert");
       await bob.page.getByTestId("name-button").click();
       await expectEntry(alice, "rename", "bob is now known as robert");
       await waitVisible(alice, alice.page.locator('[data-testid="user"][data-name="robert"]'), "robert in alice's users pane");
+      assert.equal(await bob.page.getByTestId("my-name").textContent(), "robert");
+      assert.equal(await bob.page.getByTestId("name-dialog").isHidden(), true, "the name dialog stayed open");
       assert.equal(await alice.page.locator('[data-testid="user"][data-name="bob"]').count(), 0, "bob is still listed");
       assertNoProblems(alice, bob);
     } finally {
@@ -194,11 +105,11 @@ describe("the chat's browser client in headless Chromium", () => {
     const carol = await openChat("carol");
     const dave = await openChat("dave");
     try {
-      assert.equal(await carol.page.getByTestId("leave-button").isDisabled(), true, "leave is offered in the lobby");
+      assert.equal(await carol.page.getByTestId("leave-button").isHidden(), true, "leave is offered in the lobby");
       await carol.page.getByTestId("room-input").fill("dev");
       await carol.page.getByTestId("room-input").press("Enter");
       await expectEntry(carol, "room", "You are in #dev");
-      assert.equal(await carol.page.getByTestId("current-room").textContent(), "dev");
+      await expectView(carol, "#dev");
       await say(carol, "only in dev");
       await expectEntry(carol, "message", "only in dev");
 
@@ -208,6 +119,7 @@ describe("the chat's browser client in headless Chromium", () => {
       assert.deepEqual((await entriesOf(dave)).filter((e) => e.includes("only in dev")), [], "a dev message reached the lobby");
 
       await devButton.click();
+      await expectView(dave, "#dev");
       await expectEntry(dave, "room", "You are in #dev");
       // Entering the room replays its history.
       await expectEntry(dave, "history", "only in dev");
@@ -216,7 +128,10 @@ describe("the chat's browser client in headless Chromium", () => {
       await expectEntry(carol, "message", "dave in dev");
 
       await carol.page.getByTestId("leave-button").click();
-      await expectEntry(carol, "room", "You are in #lobby");
+      await expectView(carol, "#lobby");
+      await expectEntry(carol, "room", "You are back in #lobby");
+      // The room left is forgotten: no longer in carol's sidebar once nobody she knows is there.
+      assert.equal(await carol.page.locator('[data-testid="room"][data-room="dev"] [data-testid="unread"]').count(), 0);
       await expectEntry(dave, "leave", "carol left #dev");
       await say(dave, "carol is gone");
       await expectEntry(dave, "message", "carol is gone");
@@ -229,28 +144,29 @@ describe("the chat's browser client in headless Chromium", () => {
     }
   });
 
-  it("sends a private message to the user clicked in the users pane, and back to the room after cancelling", T, async (t) => {
+  it("sends a private message in the conversation of the person clicked in the sidebar, and to the room again from the room's view", T, async (t) => {
     if (browser === undefined) return t.skip("no browser");
     const erin = await openChat("erin");
     const frank = await openChat("frank");
     const grace = await openChat("grace");
     try {
-      const user = await waitVisible(erin, erin.page.locator('[data-testid="user"][data-name="frank"]'), "frank in erin's users pane");
-      await user.click();
-      await waitVisible(erin, erin.page.getByTestId("private-target"), "the private target");
-      assert.equal(await erin.page.getByTestId("private-target-name").textContent(), "frank");
+      await pages.pick(erin, "user", "frank");
       await say(erin, "just between us");
-      await expectEntry(frank, "private", "just between us");
       await expectEntry(erin, "private", "just between us");
-      assert.match((await (await expectEntry(frank, "private", "just between us")).textContent()) ?? "", /private from erin/);
+      // frank, in the lobby, is told by an unread count, and finds it in erin's conversation.
+      await pages.expectUnread(frank, "user", "erin", 1);
+      await pages.pick(frank, "user", "erin");
+      const received = await expectEntry(frank, "private", "just between us");
+      assert.equal(await received.locator(".from").textContent(), "erin");
 
-      await erin.page.getByTestId("private-cancel").click();
-      assert.equal(await erin.page.getByTestId("private-target").isHidden(), true);
+      await pages.pick(erin, "room", "lobby");
       await say(erin, "for everyone");
       await expectEntry(grace, "message", "for everyone");
       assert.deepEqual((await entriesOf(grace)).filter((e) => e.includes("just between us")), [], "grace saw a private message");
       // The /msg command of the text protocol works in the composer too.
       await say(frank, "/msg erin reply by command");
+      await pages.expectUnread(erin, "user", "frank", 1);
+      await pages.pick(erin, "user", "frank");
       await expectEntry(erin, "private", "reply by command");
       assertNoProblems(erin, frank, grace);
     } finally {
@@ -303,13 +219,16 @@ describe("the chat's browser client in headless Chromium", () => {
       await say(mallory, XSS);
       const entry = await expectEntry(judy, "message", XSS);
       assert.equal(await entry.locator(".text").textContent(), XSS);
-      await mallory.page.locator('[data-testid="user"][data-name="judy"]').click();
+      await pages.pick(mallory, "user", "judy");
       await say(mallory, `psst ${XSS}`);
+      await pages.expectUnread(judy, "user", "mallory", 1);
+      await pages.pick(judy, "user", "mallory");
       const privateEntry = await expectEntry(judy, "private", `psst ${XSS}`);
       assert.equal(await privateEntry.locator(".text").textContent(), `psst ${XSS}`);
-      // A round trip later, an image that had been created would have fired its onerror.
+      // A round trip later (judy answers in the conversation she opened), an image that had been
+      // created would have fired its onerror.
       await say(judy, "still here");
-      await expectEntry(mallory, "message", "still here");
+      await expectEntry(mallory, "private", "still here");
       for (const chatPage of [judy, mallory]) {
         assert.equal(await chatPage.page.locator('[data-testid="messages"] img').count(), 0, `${chatPage.name}'s page created an <img>`);
       }
@@ -334,7 +253,7 @@ describe("the chat's browser client in headless Chromium", () => {
 
       // Quit: the server says goodbye and closes; the page stays closed until asked.
       await trent.page.getByTestId("quit-button").click();
-      await expectEntry(trent, "system", "Goodbye!");
+      await expectEntry(trent, "system", "You left the chat");
       await waitForState(trent, "closed");
       await waitVisible(trent, trent.page.getByTestId("reconnect-button"), "the reconnect button");
       await trent.page.getByTestId("reconnect-button").click();
@@ -345,7 +264,7 @@ describe("the chat's browser client in headless Chromium", () => {
       const eve = await openChatAt(`http://127.0.0.1:${authedPort}/?token=not-a-token`, "eve", false);
       await waitForState(eve, "closed");
       assert.equal(await eve.page.getByTestId("connection-state").textContent(), "Refused by the server");
-      await expectEntry(eve, "error", "refused the connection");
+      await pages.expectError(eve, "refused the connection");
       assertNoProblems(trent);
       assert.deepEqual(eve.dialogs, []);
     } finally {
@@ -361,7 +280,7 @@ describe("the chat's browser client in headless Chromium", () => {
     try {
       await oscar.page.evaluate(FLOOD_SCRIPT);
       await waitForState(oscar, "closed");
-      await expectEntry(oscar, "error", "The server closed the connection");
+      await pages.expectError(oscar, "The server closed the connection");
       // The first reconnect would come within 0.5 s: a while later, the page is still closed.
       await new Promise((resolve) => setTimeout(resolve, 1500));
       assert.equal(await oscar.page.getByTestId("connection-state").getAttribute("data-state"), "closed");
@@ -371,7 +290,7 @@ describe("the chat's browser client in headless Chromium", () => {
     }
   });
 
-  it("shows reconnecting while the server is down, reconnects when it is back, sends the name again, rejoins its room and replays its history", T, async (t) => {
+  it("shows reconnecting while the server is down, reconnects when it is back, sends the name again, rejoins its room and merges its history without showing a message twice", T, async (t) => {
     if (browser === undefined) return t.skip("no browser");
     const kim = await openChat("kim");
     try {
@@ -386,14 +305,17 @@ describe("the chat's browser client in headless Chromium", () => {
       chat = createChatServer({ dataDir });
       await chat.listen(port, "127.0.0.1");
       await waitForState(kim, "open", RECONNECT_WAIT_MS);
-      // The name is set again on the new connection, the page goes back to its room, whose
-      // history survived on disk.
-      await expectSecondEntry(kim, "system", "You are now known as kim.");
-      await expectSecondEntry(kim, "room", "You are in #ops");
-      await expectEntry(kim, "history", "before the restart");
-      assert.equal(await kim.page.getByTestId("current-room").textContent(), "ops");
+      // The name is set again on the new connection (quietly), the page goes back to its room,
+      // whose history survived on disk and is merged with what the page shows: once each.
+      await expectEntry(kim, "reconnected", "Reconnected");
+      await expectView(kim, "#ops");
+      await waitVisible(kim, kim.page.getByTestId("my-name").filter({ hasText: "kim" }), "kim's name");
       await say(kim, "after the restart");
       await expectEntry(kim, "message", "after the restart");
+      const texts = await pages.texts(kim);
+      assert.deepEqual(texts.filter((text) => text === "before the restart"), ["before the restart"], "shown once");
+      // (kim named herself in the lobby: the quiet resend adds nothing here.)
+      assert.deepEqual(texts.filter((text) => text.startsWith("You are now known as")), [], "the name's resend was announced");
       // The restart's refused connections are expected console noise; nothing else is.
       assert.deepEqual(kim.problems.filter((p) => !/WebSocket|ERR_CONNECTION_REFUSED|net::/.test(p)), []);
       assert.deepEqual(kim.dialogs, []);
@@ -402,7 +324,7 @@ describe("the chat's browser client in headless Chromium", () => {
     }
   });
 
-  /** The second entry of `kind` containing `text` (one per connection: "You are now known as…"). */
+  /** The second entry of `kind` containing `text` (one per connection: a token's "You are now known as…"). */
   async function expectSecondEntry(chatPage: ChatPage, kind: string, text: string): Promise<void> {
     const locator = chatPage.page.locator(`[data-testid="entry"][data-kind="${kind}"]`).filter({ hasText: text }).nth(1);
     await waitVisible(chatPage, locator, `${chatPage.name}: a second ${kind} entry ${JSON.stringify(text)}`);
@@ -438,7 +360,7 @@ const FLOOD_SCRIPT = `(() => {
 /** The page's width, its inputs without a label, and the message list's aria-live. */
 const LAYOUT_SCRIPT = `(() => ({
   scrollWidth: document.documentElement.scrollWidth,
-  unlabelled: [...document.querySelectorAll("input")].filter((input) => input.labels.length === 0).map((input) => input.outerHTML),
+  unlabelled: [...document.querySelectorAll("input, textarea")].filter((input) => input.labels.length === 0).map((input) => input.outerHTML),
   live: document.querySelector('[data-testid="messages"]').getAttribute("aria-live"),
 }))()`;
 

@@ -1,56 +1,17 @@
 // `wynd chat` as a child process: it serves the page and the chat on one port, keeps history in
 // its data directory, stops on SIGTERM; `wynd chat token` mints tokens the server accepts.
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { get } from "node:http";
 import { join } from "node:path";
-import { describe, it, type TestContext } from "node:test";
-import { fileURLToPath } from "node:url";
+import { describe, it } from "node:test";
 import { promisify } from "node:util";
 import { signedTokenAuthenticator } from "../../src/chat/index.js";
+import { CLI, serve } from "./cli-process.js";
 import { Client, tempDir, WAIT_MS } from "./helpers.js";
 
-const CLI = fileURLToPath(new URL("../../src/cli.js", import.meta.url));
 const run = promisify(execFile);
-
-interface Child {
-  readonly url: string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  kill(signal: NodeJS.Signals): void;
-  stdout(): string;
-  stderr(): string;
-}
-
-/** Starts `wynd chat --port 0 …` and resolves with its http URL, read from the listening line. */
-async function serve(t: TestContext, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<Child> {
-  const child = spawn(process.execPath, [CLI, "chat", "--port", "0", ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (s: string) => (stdout += s));
-  child.stderr.setEncoding("utf8").on("data", (s: string) => (stderr += s));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal })),
-  );
-  t.after(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGKILL");
-      await exited;
-    }
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`wynd chat did not listen: ${stderr}`)), WAIT_MS * 2);
-    const onData = () => {
-      const line = /^wynd chat listening on (http:\/\/127\.0\.0\.1:\d+\/) \(WebSocket: ws:\/\/127\.0\.0\.1:\d+\/\)\n/.exec(stdout);
-      if (line === null) return;
-      clearTimeout(timer);
-      resolve(line[1]!);
-    };
-    child.stdout.on("data", onData);
-    void exited.then(() => reject(new Error(`wynd chat exited before listening: ${stderr}`)));
-  });
-  return { url, exited, kill: (signal) => child.kill(signal), stdout: () => stdout, stderr: () => stderr };
-}
 
 function status(url: string): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -13,13 +13,16 @@ it("wynd/chat is in the exports map, types first, and exports exactly the docume
   const entry = pkg.exports["./chat"]!;
   assert.deepEqual(Object.keys(entry), ["types", "default"]);
   assert.deepEqual(entry, { types: "./dist/src/chat/index.d.ts", default: "./dist/src/chat/index.js" });
-  assert.ok(pkg.files.includes("src/chat/public"), "the browser client ships as it is");
+  assert.ok(pkg.files.includes("src"), "the browser client (src/chat/public) ships as it is, with the sources");
   assert.deepEqual(Object.keys(chat).sort(), [
     "DEFAULT_BURST",
+    "DEFAULT_FILE_BYTES_PER_SECOND",
+    "DEFAULT_HISTORY_MAX_FILE_BYTES",
     "DEFAULT_HISTORY_SIZE",
     "DEFAULT_MAX_FILE_BYTES",
     "DEFAULT_MAX_MESSAGE_BYTES",
     "DEFAULT_RATE_PER_SECOND",
+    "DataDirLockedError",
     "ErrorCode",
     "FILE_REFUSAL_SLACK_BYTES",
     "HELP_LINES",
@@ -27,6 +30,7 @@ it("wynd/chat is in the exports map, types first, and exports exactly the docume
     "HISTORY_FILE",
     "JSON_PROTOCOL",
     "LOBBY",
+    "LOCK_FILE",
     "MAX_FILE_HEADER_BYTES",
     "MAX_HISTORY_ROOMS",
     "MAX_NAME_LENGTH",

@@ -70,6 +70,37 @@ describe("chat: files", () => {
     assert.deepEqual(await bob.event("leave"), { type: "leave", room: "lobby", name: "alice" });
   });
 
+  it("limits file bytes per second: the burst, refusals at its edge, the refill, and a close with 1008 for a flood", async (t) => {
+    const clock = { now: 0 };
+    const { ws } = await startChat(t, { maxFileBytes: 1000, fileRateLimit: { bytesPerSecond: 1000, burstBytes: 2000, floodStrikeBytes: 3000, now: () => clock.now } });
+    const alice = await jsonClient(t, ws, "alice");
+    const bob = await jsonClient(t, ws, "bob");
+    await alice.event("join");
+    const share = (size: number) => alice.send(fileFrame("f.bin", "application/octet-stream", Buffer.alloc(size)));
+    share(1000);
+    share(1000); // the burst: 2000 bytes at once
+    for (let i = 0; i < 2; i++) {
+      assert.equal(unframe(await alice.next()).bytes.length, 1000);
+      assert.equal(unframe(await bob.next()).bytes.length, 1000);
+    }
+    share(1); // the bucket is empty: one byte over
+    assert.deepEqual(await alice.event("error"), { type: "error", code: "rate-limited", message: "You are sharing files too fast (1000 bytes per second). Please wait a moment." });
+    clock.now += 500; // 500 bytes back
+    share(501); // refused again, silently: the same streak
+    share(500);
+    assert.equal(unframe(await alice.next()).bytes.length, 500);
+    assert.equal(unframe(await bob.next()).bytes.length, 500);
+    // Messages are another bucket: text still goes through with no file budget left.
+    alice.sendJson({ type: "message", text: "still here" });
+    assert.equal((await alice.event("message"))["text"], "still here");
+    assert.equal((await bob.event("message"))["text"], "still here");
+    // Refused bytes are strikes: 1 + 501 so far; 3 more refused files of 1000 pass 3000.
+    for (let i = 0; i < 3; i++) share(1000);
+    assert.equal((await alice.event("error"))["code"], "rate-limited", "a new streak after an allowed file is announced");
+    assert.deepEqual(await alice.waitClosed(), { code: 1008, reason: "rate limit exceeded" });
+    assert.deepEqual(await bob.event("leave"), { type: "leave", room: "lobby", name: "alice" });
+  });
+
   it("answers a malformed file frame with bad-file, and a file from someone unnamed with no-name", async (t) => {
     const { ws } = await startChat(t);
     const alice = await textClient(t, ws, "alice");

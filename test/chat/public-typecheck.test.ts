@@ -23,7 +23,7 @@ function tsc(...args: string[]): Promise<{ code: number | null; output: string }
 test("tsconfig.public.json covers the browser client's scripts", async () => {
   const { code, output } = await tsc("-p", "tsconfig.public.json", "--listFilesOnly");
   assert.equal(code, 0, output);
-  for (const script of ["app.js", "view.js"]) {
+  for (const script of ["app.js", "connection.js", "state.js", "model.js", "view.js"]) {
     assert.ok(output.split("\n").some((line) => line.endsWith(`src/chat/public/${script}`)), `${script} is not in:\n${output}`);
   }
 });

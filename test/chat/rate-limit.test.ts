@@ -1,6 +1,8 @@
 // Rate limiting: the token bucket and flood detector with a fake clock, alone and over sockets.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { createChatServer, DEFAULT_FILE_BYTES_PER_SECOND } from "../../src/chat/index.js";
+import { resolveFileRateLimit } from "../../src/chat/file-rate-limit.js";
 import { RateLimiter, resolveRateLimit, type RateDecision } from "../../src/chat/rate-limiter.js";
 import { assertNothingMore, startChat, textClient } from "./helpers.js";
 
@@ -43,6 +45,31 @@ describe("chat: rate limiter", () => {
     const allowed = decisions.filter((d) => d === "allow").length;
     assert.ok(allowed >= 10 && allowed <= 15, `the burst, then the refill at 5/s: ${allowed}`);
     assert.ok(decisions.length < 40, `closed after ${decisions.length} messages`);
+  });
+
+  it("takes a cost in tokens: a byte bucket allows up to its burst in bytes and counts refused bytes as strikes", () => {
+    const clock = { now: 0 };
+    const bytes = new RateLimiter(resolveFileRateLimit({ bytesPerSecond: 100, burstBytes: 300, floodStrikeBytes: 250, now: () => clock.now }, 300));
+    assert.equal(bytes.take(300), "allow", "exactly the burst");
+    assert.equal(bytes.take(1), "refuse-notify");
+    clock.now += 10; // 1 byte
+    assert.equal(bytes.take(2), "refuse");
+    assert.equal(bytes.take(1), "allow", "exactly what refilled");
+    assert.equal(bytes.take(200), "refuse-notify");
+    assert.equal(bytes.take(60), "flood", "1 + 2 + 200 + 60 refused bytes, minus 1 drained, pass 250");
+  });
+
+  it("defaults the file bucket to 1 MiB/s and bursts of two largest files, and refuses a burst below the largest file", () => {
+    const resolved = resolveFileRateLimit({}, 5 * 1024 * 1024);
+    assert.equal(resolved.ratePerSecond, DEFAULT_FILE_BYTES_PER_SECOND);
+    assert.equal(DEFAULT_FILE_BYTES_PER_SECOND, 1024 * 1024);
+    assert.equal(resolved.burst, 10 * 1024 * 1024);
+    assert.equal(resolved.floodStrikes, 20 * 1024 * 1024);
+    assert.equal(resolveFileRateLimit({ burstBytes: 1000 }, 1000).burst, 1000);
+    assert.throws(() => resolveFileRateLimit({ burstBytes: 999 }, 1000), /burstBytes must be an integer >= maxFileBytes \(1000\)/);
+    assert.throws(() => resolveFileRateLimit({ bytesPerSecond: 0 }, 1000), RangeError);
+    assert.throws(() => resolveFileRateLimit({ floodStrikeBytes: 0 }, 1000), RangeError);
+    assert.throws(() => createChatServer({ maxFileBytes: 2000, fileRateLimit: { burstBytes: 1000 } }), RangeError);
   });
 
   it("rejects invalid options", () => {

@@ -37,11 +37,11 @@ function assertSecurityHeaders(response: Response): void {
 }
 
 describe("chat: static files", () => {
-  it("serves index.html, app.js, view.js and style.css with their types and the security headers", async (t) => {
+  it("serves index.html, the client's five scripts and style.css with their types and the security headers", async (t) => {
     const publicDir = tempDir(t);
     writeFileSync(join(publicDir, "index.html"), "<!doctype html><title>chat</title>");
     writeFileSync(join(publicDir, "app.js"), "// @ts-check\nconsole.log('é');\n");
-    writeFileSync(join(publicDir, "view.js"), "export {};\n");
+    for (const script of ["connection.js", "state.js", "model.js", "view.js"]) writeFileSync(join(publicDir, script), `export {}; // ${script}\n`);
     writeFileSync(join(publicDir, "style.css"), "body { color: black }\n");
     const { http } = await startChat(t, { publicDir });
     const expected: Array<[string, string, string]> = [
@@ -49,7 +49,7 @@ describe("chat: static files", () => {
       ["/?token=abc.def", "text/html; charset=utf-8", "<!doctype html><title>chat</title>"],
       ["/app.js", "text/javascript; charset=utf-8", "// @ts-check\nconsole.log('é');\n"],
       ["/style.css", "text/css; charset=utf-8", "body { color: black }\n"],
-      ["/view.js", "text/javascript; charset=utf-8", "export {};\n"],
+      ...["connection.js", "state.js", "model.js", "view.js"].map((script): [string, string, string] => [`/${script}`, "text/javascript; charset=utf-8", `export {}; // ${script}\n`]),
     ];
     for (const [path, type, body] of expected) {
       const response = await fetchRaw(http, path);

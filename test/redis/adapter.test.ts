@@ -4,16 +4,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { InvalidStateError, Wynd, WyndError } from "../../src/index.js";
-import { EnvelopeCodec, Kind } from "../../src/redis/envelope.js";
 import { createRedisAdapter } from "../../src/redis/index.js";
 import type { Peer } from "../helpers/api-peer.js";
-import { cleanups, freshPrefix, join, roomSubscriptions, startNode, tick, useRedis, type TestNode } from "./helpers.js";
-
-/** Publishes text `text` to `room` as a node that is none of the test's nodes would. */
-async function publishMarker(via: TestNode, prefix: string, room: string, text: string): Promise<void> {
-  const envelope = new EnvelopeCodec("marker").encode(Kind.ROOM, text);
-  await via.adapter.client.sendCommand(["PUBLISH", `${prefix}:room:${room}`, envelope]);
-}
+import { cleanups, freshPrefix, join, publishMarker, roomSubscriptions, startNode, tick, useRedis, type TestNode } from "./helpers.js";
 
 /** Waits until `peer` has nothing pending after every node's publications settled. */
 async function quiet(nodes: readonly TestNode[]): Promise<void> {

@@ -6,7 +6,8 @@
  */
 
 import { after, afterEach, type TestContext } from "node:test";
-import { Wynd, type Handle } from "../../src/index.js";
+import { Wynd, type AdapterState, type Handle } from "../../src/index.js";
+import { EnvelopeCodec, Kind } from "../../src/redis/envelope.js";
 import { createRedisAdapter, type RedisAdapter } from "../../src/redis/index.js";
 import { openPeer, type Peer } from "../helpers/api-peer.js";
 import { startRedisServer, type RedisServer } from "../helpers/redis-server.js";
@@ -44,14 +45,16 @@ export interface TestNode {
   readonly handles: Map<string, Handle>;
   /** The errors its `onError` handlers received. */
   readonly errors: Error[];
+  /** The states its `onAdapterState` handlers were told, in order. */
+  readonly states: AdapterState[];
 }
 
 /**
  * Starts a node: a client connecting to `/?name=N&room=A&room=B` joins rooms A and B and is
  * recorded as `handles.get(N)`.
  */
-export async function startNode(redis: RedisServer, channelPrefix: string): Promise<TestNode> {
-  const adapter = await createRedisAdapter({ url: redis.url, channelPrefix });
+export async function startNode(redis: RedisServer, channelPrefix: string, options: { maxPendingPublishBytes?: number } = {}): Promise<TestNode> {
+  const adapter = await createRedisAdapter({ url: redis.url, channelPrefix, ...options });
   const wynd = new Wynd({ adapter });
   // Both orders are safe; the documented one is the Wynd first.
   cleanups.push(() => adapter.close());
@@ -60,13 +63,17 @@ export async function startNode(redis: RedisServer, channelPrefix: string): Prom
   wynd.onError((error) => {
     errors.push(error);
   });
+  const states: AdapterState[] = [];
+  wynd.onAdapterState((state) => {
+    states.push(state);
+  });
   const handles = new Map<string, Handle>();
   wynd.onConnection((_connection, handle) => {
     for (const room of handle.query.getAll("room")) handle.join(room);
     handles.set(handle.query.get("name") ?? "", handle);
   });
   const { port } = await wynd.listen(0, "127.0.0.1");
-  return { wynd, adapter, port, handles, errors };
+  return { wynd, adapter, port, handles, errors, states };
 }
 
 /**
@@ -85,6 +92,15 @@ export async function join(node: TestNode, name: string, rooms: readonly string[
   return peer;
 }
 
+/** Waits until `condition()` holds, polling; rejects with `what` after `timeoutMs`. */
+export async function until(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await tick(10);
+  }
+}
+
 export function tick(ms = 20): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -99,4 +115,13 @@ export async function roomSubscriptions(adapter: RedisAdapter, prefix: string): 
     counts.set(name.slice(`${prefix}:room:`.length), Number(reply[1]));
   }
   return counts;
+}
+
+/**
+ * Publishes text `text` to `room` through `via`'s client, as a publisher that is none of the
+ * test's nodes: every node receives it after whatever reached Redis before it.
+ */
+export async function publishMarker(via: TestNode, prefix: string, room: string, text: string): Promise<void> {
+  const envelope = new EnvelopeCodec("marker").encode(Kind.ROOM, text);
+  await via.adapter.client.sendCommand(["PUBLISH", `${prefix}:room:${room}`, envelope]);
 }

@@ -32,6 +32,7 @@ test("wynd/redis is in the exports map, types first, and exports exactly the doc
   const module = (await import(new URL(entry["default"]!, root).href)) as Record<string, unknown>;
   assert.deepEqual(Object.keys(module).sort(), [
     "DEFAULT_CHANNEL_PREFIX",
+    "DEFAULT_MAX_PENDING_PUBLISH_BYTES",
     "DEFAULT_REDIS_URL",
     "REDIS_CLIENT_PACKAGE",
     "RedisAdapter",

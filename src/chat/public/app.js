@@ -1,399 +1,112 @@
 // @ts-check
 /**
  * The wynd chat browser client: plain browser JavaScript (ES modules, no build step, no
- * framework), type-checked by `tsconfig.public.json`. It speaks the `wynd-chat.v1` subprotocol of
- * docs/chat.md: JSON text frames both ways, files as binary frames (4-byte big-endian header
- * length, JSON header, bytes). This module holds the connection and the user's actions;
- * view.js shows things, always as text.
+ * framework), type-checked by `tsconfig.public.json`. This module is the entry point and holds
+ * the user's actions: the composer and its slash commands, files, the name dialog, the sidebar's
+ * drawer. connection.js talks to the server, state.js keeps the page's state, model.js is the
+ * data without the DOM, view.js shows it, always as text.
  *
  * @module
  */
 
-import { addEntry, addFileEntry, addHistory, formatSize, renderRooms, renderUsers, showConnection, showPrivateTarget, str, ui } from "./view.js";
-
-const PROTOCOL = "wynd-chat.v1";
-/** Reconnect backoff: the ceiling doubles from 0.5 s up to 30 s; the delay is drawn in its upper
- * half ("equal jitter"), so that clients dropped together do not all come back in the same tick. */
-const BACKOFF_BASE_MS = 500;
-const BACKOFF_MAX_MS = 30_000;
-/** The rooms/users panes are refreshed this soon after an event that changes them, and at most
- * once per interval, which keeps these requests (2 per refresh) below the server's rate limit
- * (5/s). */
-const REFRESH_DELAY_MS = 100;
-const REFRESH_INTERVAL_MS = 1000;
-/** Rooms and users change in rooms we are not in, without an event to us: poll now and then. */
-const POLL_MS = 20_000;
-/** @typedef {Record<string, unknown>} Json */
-
-const state = {
-  /** @type {WebSocket | null} */ ws: null,
-  /** The name the server acknowledged. @type {string | null} */ name: null,
-  /** The name to (re)send after every (re)connect. @type {string | null} */ wantedName: null,
-  /** Set when an auth token fixed the name (welcome.name). */ nameFixed: false,
-  room: "lobby",
-  /** The room to rejoin after a reconnect. */ wantedRoom: "lobby",
-  /** @type {string | null} */ privateTo: null,
-  /** Reconnect attempts since the last welcome. */ attempt: 0,
-  /** Consecutive upgrades refused while the page itself was reachable. */ refusals: 0,
-  /** Whether a connection of this page ever got its welcome. */ welcomed: false,
-  /** No automatic reconnect: the user quit, or the server refused us. */ stopped: false,
-  limits: { maxMessageBytes: 4096, maxFileBytes: 5 * 1024 * 1024, maxNameLength: 32 },
-  /** @type {string[]} */ help: [],
-  /** @type {number | undefined} */ retryTimer: undefined,
-  /** @type {number | undefined} */ countdownTimer: undefined,
-  /** @type {number | undefined} */ refreshTimer: undefined,
-  lastRefresh: 0,
-  /** @type {number | undefined} */ pollTimer: undefined,
-};
+import { connect } from "./connection.js";
+import { personKey, rememberedName, roomKey } from "./model.js";
+import { conversations, drafts, goToRoom, notice, openView, outbox, saveNow, send, showMyName, state, updateSidebar } from "./state.js";
+import { askName, clearError, fitComposer, formatSize, releaseFiles, renderLog, setDrawer, showConnection, showError, ui } from "./view.js";
 
 const encoder = new TextEncoder();
 
-// ---------------------------------------------------------------- connection
-
-/** The chat's WebSocket URL: this page's directory with ws:/wss:, and the page's `?token=`. */
-function chatUrl() {
-  const url = new URL("./", location.href);
-  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
-  url.search = "";
-  url.hash = "";
-  const token = new URLSearchParams(location.search).get("token");
-  if (token !== null && token !== "") url.searchParams.set("token", token);
-  return url.href;
-}
-
-function clearRetry() {
-  clearTimeout(state.retryTimer);
-  clearInterval(state.countdownTimer);
-  state.retryTimer = state.countdownTimer = undefined;
-}
-
-function connect() {
-  clearRetry();
-  state.stopped = false;
-  showConnection("connecting", state.attempt === 0 ? "Connecting…" : "Reconnecting…");
-  /** @type {WebSocket} */
-  let ws;
-  try {
-    ws = new WebSocket(chatUrl(), PROTOCOL);
-  } catch (error) {
-    showConnection("closed", "Closed");
-    addEntry("error", { text: `Cannot connect: ${String(error)}` });
-    return;
-  }
-  ws.binaryType = "arraybuffer";
-  state.ws = ws;
-  let opened = false;
-  ws.addEventListener("open", () => {
-    opened = true;
-    if (ws.protocol !== PROTOCOL) {
-      addEntry("error", { text: `This server does not speak ${PROTOCOL}: not a wynd chat server?` });
-      state.stopped = true;
-      ws.close(1000);
-      return;
-    }
-    showConnection("open", "Connected");
-  });
-  ws.addEventListener("message", (event) => {
-    if (ws !== state.ws) return;
-    if (typeof event.data === "string") onText(event.data);
-    else if (event.data instanceof ArrayBuffer) onFile(event.data);
-  });
-  ws.addEventListener("close", (event) => {
-    if (ws !== state.ws) return;
-    state.ws = null;
-    void onClosed(event, opened);
-  });
-}
-
 /**
- * Decides whether to reconnect: not after a quit or a policy close (1008: flooding, or an auth
- * failure after the upgrade), and not when the page's server answers HTTP but keeps refusing the
- * upgrade (a 401 for a bad token looks to a browser like any failed connection).
- * @param {CloseEvent} event
- * @param {boolean} opened
+ * Sets or changes the name (from the dialog or `/name`).
+ * @param {string} name
  */
-async function onClosed(event, opened) {
-  clearTimeout(state.pollTimer);
-  state.pollTimer = undefined;
-  if (state.stopped) return showConnection("closed", "Closed");
-  if (event.code === 1008) {
-    state.stopped = true;
-    addEntry("error", { text: `The server closed the connection: ${event.reason || "policy violation"}.` });
-    return showConnection("closed", "Closed by the server");
-  }
-  if (!opened && (await pageReachable())) {
-    // Twice in a row is a refusal (a bad token: 401). After a session, allow for a while more:
-    // the server may not have noticed our old connection drop yet (a token's name is then
-    // still online: 409).
-    state.refusals += 1;
-    if (state.refusals >= (state.welcomed ? 5 : 2)) {
-      state.stopped = true;
-      addEntry("error", { text: "The server refused the connection (is the ?token= in the address valid?)." });
-      return showConnection("closed", "Refused by the server");
-    }
-  } else {
-    state.refusals = 0;
-  }
-  if (!state.stopped && state.ws === null) scheduleReconnect();
-}
-
-/** True when this page's own URL answers over HTTP, i.e. the server is up. */
-async function pageReachable() {
-  try {
-    const response = await fetch(new URL("./", location.href), { method: "HEAD", cache: "no-store" });
-    return response.ok;
-  } catch {
-    return false;
-  }
-}
-
-function scheduleReconnect() {
-  clearRetry();
-  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** state.attempt);
-  const delay = ceiling / 2 + Math.random() * (ceiling / 2);
-  state.attempt += 1;
-  const due = Date.now() + delay;
-  const tick = () => {
-    const seconds = Math.max(1, Math.ceil((due - Date.now()) / 1000));
-    showConnection("reconnecting", `Reconnecting in ${seconds} s…`);
-  };
-  tick();
-  state.countdownTimer = window.setInterval(tick, 1000);
-  state.retryTimer = window.setTimeout(connect, delay);
-}
-
-/**
- * Sends one JSON request, or says in the message list why it could not.
- * @param {Json} request
- * @returns {boolean} whether it was sent
- */
-function send(request) {
-  const ws = state.ws;
-  if (ws === null || ws.readyState !== WebSocket.OPEN) {
-    addEntry("error", { text: "Not connected: nothing was sent." });
-    return false;
-  }
-  ws.send(JSON.stringify(request));
-  return true;
-}
-
-/** Asks for fresh rooms and users lists soon, at most once per REFRESH_INTERVAL_MS: a burst
- * of join/leave events costs one pair of requests. */
-function scheduleRefresh() {
-  if (state.refreshTimer !== undefined) return;
-  const delay = Math.max(REFRESH_DELAY_MS, state.lastRefresh + REFRESH_INTERVAL_MS - Date.now());
-  state.refreshTimer = window.setTimeout(() => {
-    state.refreshTimer = undefined;
-    const ws = state.ws;
-    if (ws === null || ws.readyState !== WebSocket.OPEN) return;
-    state.lastRefresh = Date.now();
-    ws.send(JSON.stringify({ type: "rooms" }));
-    ws.send(JSON.stringify({ type: "users" }));
-  }, delay);
-}
-
-function poll() {
-  clearTimeout(state.pollTimer);
-  state.pollTimer = window.setTimeout(() => {
-    if (document.visibilityState === "visible") scheduleRefresh();
-    poll();
-  }, POLL_MS);
-}
-
-// ---------------------------------------------------------------- incoming events
-
-/** @param {string} data */
-function onText(data) {
-  /** @type {unknown} */
-  let event;
-  try {
-    event = JSON.parse(data);
-  } catch {
-    addEntry("system", { text: data });
-    return;
-  }
-  if (typeof event !== "object" || event === null || Array.isArray(event)) return;
-  handleEvent(/** @type {Json} */ (event));
-}
-
-/** @param {Json} e */
-function handleEvent(e) {
-  const ts = e["ts"];
-  switch (e["type"]) {
-    case "welcome":
-      return onWelcome(e);
-    case "name":
-      state.name = state.wantedName = str(e["name"]);
-      ui.nameInput.value = state.name;
-      addEntry("system", { ts, text: `You are now known as ${state.name}.` });
-      return scheduleRefresh();
-    case "message":
-      return void addEntry("message", { ts, from: str(e["from"]), text: str(e["text"]), mine: e["from"] === state.name });
-    case "private": {
-      const mine = e["from"] === state.name;
-      const label = mine ? `private to ${str(e["to"])}` : `private from ${str(e["from"])}`;
-      return void addEntry("private", { ts, from: label, text: str(e["text"]), mine });
-    }
-    case "join":
-      addEntry("join", { ts, text: `${str(e["name"])} joined #${str(e["room"])}` });
-      return scheduleRefresh();
-    case "leave":
-      addEntry("leave", { ts, text: `${str(e["name"])} left #${str(e["room"])}` });
-      return scheduleRefresh();
-    case "rename":
-      addEntry("rename", { ts, text: `${str(e["from"])} is now known as ${str(e["to"])}` });
-      return scheduleRefresh();
-    case "room":
-      state.wantedRoom = str(e["room"]);
-      enterRoom(state.wantedRoom);
-      addEntry("room", { ts, text: `You are in #${state.room}` });
-      return scheduleRefresh();
-    case "rooms":
-      return renderRooms(e["rooms"], state.room, (room) => send({ type: "join", room }));
-    case "users":
-      return renderUsers(e["users"], state.name, state.privateTo, setPrivateTarget);
-    case "history":
-      return addHistory(e["room"], e["messages"], ts);
-    case "error":
-      addEntry("error", { ts, text: str(e["message"]) || "Error", code: str(e["code"]) });
-      if (e["code"] === "no-name") ui.nameInput.focus();
-      return;
-    case "help":
-      if (Array.isArray(e["help"])) state.help = e["help"].map(str);
-      return void addEntry("system", { ts, text: state.help.join("\n") });
-    case "goodbye":
-      state.stopped = true;
-      return void addEntry("system", { ts, text: "Goodbye!" });
-    default:
-      return; // a newer server's event: nothing to show
-  }
-}
-
-/** @param {string} room the room we are now in */
-function enterRoom(room) {
-  state.room = room;
-  ui.currentRoom.textContent = room;
-  ui.leave.disabled = room === "lobby";
-}
-
-/** @param {Json} e */
-function onWelcome(e) {
-  state.welcomed = true;
-  state.attempt = 0;
-  state.refusals = 0;
-  const limits = e["limits"];
-  if (typeof limits === "object" && limits !== null) {
-    for (const key of /** @type {const} */ (["maxMessageBytes", "maxFileBytes", "maxNameLength"])) {
-      const value = /** @type {Json} */ (limits)[key];
-      if (typeof value === "number" && value > 0) state.limits[key] = value;
-    }
-  }
-  const firstWelcome = state.help.length === 0;
-  const help = e["help"];
-  if (Array.isArray(help)) state.help = help.map(str);
-  if (firstWelcome && state.help.length > 0) addEntry("system", { ts: e["ts"], text: state.help.join("\n") });
-  enterRoom(str(e["room"]) || "lobby");
-  if (typeof e["name"] === "string") {
-    // An auth token fixed the name: nothing to choose, nothing to resend.
-    state.nameFixed = true;
-    state.name = state.wantedName = e["name"];
-    ui.nameInput.value = e["name"];
-    ui.nameInput.readOnly = true;
-    ui.nameNote.textContent = "set by your token";
-  } else if (state.wantedName !== null) {
-    send({ type: "name", name: state.wantedName }); // after a reconnect: same name again
-  }
-  if (state.wantedRoom !== state.room) send({ type: "join", room: state.wantedRoom });
-  scheduleRefresh();
-  poll();
-}
-
-/**
- * A received file frame: 4-byte big-endian header length, the JSON header, the file's bytes.
- * @param {ArrayBuffer} buffer
- */
-function onFile(buffer) {
-  const view = new DataView(buffer);
-  const headerLength = buffer.byteLength >= 4 ? view.getUint32(0) : Infinity;
-  /** @type {unknown} */
-  let header = null;
-  if (4 + headerLength <= buffer.byteLength) {
-    try {
-      header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(new Uint8Array(buffer, 4, headerLength)));
-    } catch {
-      header = null;
-    }
-  }
-  if (typeof header !== "object" || header === null) {
-    addEntry("error", { text: "Received a malformed file." });
-    return;
-  }
-  const h = /** @type {Json} */ (header);
-  const bytes = new Uint8Array(buffer, 4 + headerLength);
-  addFileEntry({ ts: h["ts"], from: str(h["from"]), name: str(h["name"]) || "file", mime: str(h["mime"]), bytes, mine: h["from"] === state.name });
-}
-
-// ---------------------------------------------------------------- user actions
-
-/** @param {string | null} name */
-function setPrivateTarget(name) {
-  state.privateTo = name;
-  showPrivateTarget(name);
-}
-
-/** @param {string} name */
 function setName(name) {
-  if (state.nameFixed) return void addEntry("error", { text: "Your name is set by your token." });
-  state.wantedName = name;
-  send({ type: "name", name });
+  if (state.nameFixed) {
+    ui.nameDialog.close();
+    return showError("Your name is set by your login token.", "name-fixed");
+  }
+  if (state.ws === null || state.ws.readyState !== WebSocket.OPEN) {
+    // Sent as soon as the connection is back.
+    state.wantedName = name;
+    ui.nameDialog.close();
+    return;
+  }
+  send({ type: "name", name }, { user: true, name });
 }
 
 /**
  * The composer's text: a slash command (the plain-text protocol's, for muscle memory) or a
- * message to the room, or to the selected user.
+ * message to the conversation on screen.
  * @param {string} text
- * @returns {boolean} whether the input can be cleared
+ * @returns {boolean} whether the composer can be cleared
  */
 function submitText(text) {
   const command = /^\/(\w+)(?:\s+([\s\S]*))?$/.exec(text);
+  const view = conversations.get(conversations.active);
   if (command === null) {
-    if (encoder.encode(text).byteLength > state.limits.maxMessageBytes) {
-      addEntry("error", { text: `Message too long (over ${state.limits.maxMessageBytes} bytes).` });
+    if (view === undefined) return false;
+    if (state.name === null) {
+      askName(rememberedName(), "Choose a name first: your message stays in the box.");
       return false;
     }
-    return state.privateTo === null
-      ? send({ type: "message", text })
-      : send({ type: "private", to: state.privateTo, text });
+    if (encoder.encode(text).byteLength > state.limits.maxMessageBytes) {
+      showError(`Message too long: over ${state.limits.maxMessageBytes} bytes.`, "too-long");
+      return false;
+    }
+    const tracking = { user: true, body: text, text, view: view.key };
+    return view.kind === "room" ? send({ type: "message", text }, tracking) : send({ type: "private", to: view.name, text }, tracking);
   }
   const argument = (command[2] ?? "").trim();
   switch (command[1]) {
     case "name":
-      if (argument !== "") setName(argument);
-      return argument !== "";
+      if (argument === "") askName(state.name ?? rememberedName(), "");
+      else setName(argument);
+      return true;
     case "msg": {
       const space = argument.search(/\s/);
       if (space === -1) {
-        addEntry("error", { text: "Usage: /msg <user> <text>" });
+        showError("Usage: /msg <user> <text>", "bad-request");
         return false;
       }
-      return send({ type: "private", to: argument.slice(0, space), text: argument.slice(space + 1).trim() });
+      const to = argument.slice(0, space);
+      const body = argument.slice(space + 1).trim();
+      return send({ type: "private", to, text: body }, { user: true, body, text, view: view?.key ?? personKey(to) });
     }
     case "join":
-      return argument !== "" && send({ type: "join", room: argument });
+      return argument !== "" && send({ type: "join", room: argument.replace(/^#/, "") }, { user: true });
     case "leave":
+      leaveRoom();
+      return true;
     case "rooms":
     case "users":
-      return send({ type: command[1] });
-    case "quit":
-      state.stopped = true;
-      return send({ type: "quit" });
+      return send({ type: command[1] }, { show: true });
     case "help":
-      addEntry("system", { text: state.help.join("\n") || "No help from the server yet." });
+      notice(state.help.join("\n") || "No help from the server yet.");
+      return true;
+    case "quit":
+      quit();
       return true;
     default:
-      addEntry("error", { text: "Unknown command. Type /help for available commands." });
+      showError("Unknown command. Type /help for the commands.", "bad-request");
       return false;
   }
+}
+
+/** Leaves the room on screen for the lobby, and forgets its conversation. */
+function leaveRoom() {
+  const view = conversations.get(conversations.active);
+  if (view === undefined || view.kind !== "room" || view.name === "lobby") return;
+  if (view.name === state.room && !send({ type: "leave" }, { user: true })) return;
+  state.wantedRoom = "lobby";
+  openView(roomKey("lobby"));
+  releaseFiles(conversations.remove(view.key)?.entries ?? []);
+  drafts.delete(view.key);
+  updateSidebar();
+}
+
+function quit() {
+  state.stopped = true;
+  if (!send({ type: "quit" }, { user: true })) showConnection("closed", "Closed");
 }
 
 /** Sends files as binary frames: 4-byte big-endian header length, JSON header, bytes.
@@ -401,7 +114,7 @@ function submitText(text) {
 async function sendFiles(files) {
   for (const file of files) {
     if (file.size > state.limits.maxFileBytes) {
-      addEntry("error", { text: `${file.name} is too large (${formatSize(file.size)}; the limit is ${formatSize(state.limits.maxFileBytes)}).` });
+      showError(`${file.name} is too large (${formatSize(file.size)}; the limit is ${formatSize(state.limits.maxFileBytes)}).`, "file-too-large");
       continue;
     }
     const bytes = new Uint8Array(await file.arrayBuffer());
@@ -411,31 +124,36 @@ async function sendFiles(files) {
     frame.set(header, 4);
     frame.set(bytes, 4 + header.byteLength);
     const ws = state.ws;
-    if (ws === null || ws.readyState !== WebSocket.OPEN) return void addEntry("error", { text: "Not connected: nothing was sent." });
+    if (ws === null || ws.readyState !== WebSocket.OPEN) return showError("Not connected: nothing was sent.", "offline");
     ws.send(frame);
+    outbox.sent("file", { user: true });
   }
 }
 
-ui.nameForm.addEventListener("submit", (event) => {
-  event.preventDefault();
-  const name = ui.nameInput.value.trim();
-  if (name !== "" && name !== state.name) setName(name);
-});
-ui.joinForm.addEventListener("submit", (event) => {
-  event.preventDefault();
-  const room = ui.roomInput.value.trim().replace(/^#/, "");
-  if (room !== "" && send({ type: "join", room })) ui.roomInput.value = "";
-});
-ui.leave.addEventListener("click", () => send({ type: "leave" }));
+// ---------------------------------------------------------------- the composer
+
 ui.composer.addEventListener("submit", (event) => {
   event.preventDefault();
-  const text = ui.messageInput.value;
-  if (text.trim() !== "" && submitText(text.trim())) ui.messageInput.value = "";
+  const text = ui.messageInput.value.trim();
+  if (text === "") return;
+  if (!submitText(text)) return;
+  clearError();
+  // A command that changed the view (/leave) already took its draft; the sent text goes.
+  if (ui.messageInput.value.trim() === text) ui.messageInput.value = "";
+  drafts.delete(conversations.active);
+  fitComposer();
 });
 ui.messageInput.addEventListener("keydown", (event) => {
-  if (event.key === "Escape" && state.privateTo !== null) setPrivateTarget(null);
+  // Enter sends, Shift+Enter breaks the line; Enter that confirms an IME composition does neither.
+  if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
+  event.preventDefault();
+  ui.composer.requestSubmit();
 });
-ui.privateCancel.addEventListener("click", () => setPrivateTarget(null));
+ui.messageInput.addEventListener("input", fitComposer);
+ui.errorClose.addEventListener("click", () => {
+  clearError();
+  ui.messageInput.focus();
+});
 ui.fileInput.addEventListener("change", () => {
   const files = [...(ui.fileInput.files ?? [])];
   ui.fileInput.value = ""; // the same file can be picked again
@@ -459,9 +177,37 @@ ui.dropZone.addEventListener("drop", (event) => {
   ui.dropHint.hidden = true;
   void sendFiles(event.dataTransfer?.files ?? []);
 });
-ui.quit.addEventListener("click", () => {
-  state.stopped = true;
-  if (!send({ type: "quit" })) showConnection("closed", "Closed");
+
+// ---------------------------------------------------------------- name, rooms, drawer, connection
+
+ui.nameForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const name = ui.nameInput.value.trim();
+  if (name === "") return;
+  if (name === state.name) return ui.nameDialog.close();
+  setName(name);
+});
+ui.nameCancel.addEventListener("click", () => ui.nameDialog.close());
+ui.nameChange.addEventListener("click", () => askName(state.name ?? rememberedName(), ""));
+ui.joinForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const room = ui.roomInput.value.trim().replace(/^#/, "");
+  if (room === "") return;
+  const known = conversations.get(roomKey(room));
+  if (known !== undefined) {
+    goToRoom(known.name);
+    ui.roomInput.value = "";
+  } else if (send({ type: "join", room }, { user: true })) {
+    ui.roomInput.value = "";
+  }
+});
+ui.leave.addEventListener("click", leaveRoom);
+ui.quit.addEventListener("click", quit);
+ui.menu.addEventListener("click", () => setDrawer(true));
+ui.drawerClose.addEventListener("click", () => setDrawer(false));
+ui.backdrop.addEventListener("click", () => setDrawer(false));
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && document.body.classList.contains("drawer-open")) setDrawer(false);
 });
 ui.reconnect.addEventListener("click", () => {
   state.attempt = 0;
@@ -472,5 +218,11 @@ ui.reconnect.addEventListener("click", () => {
 window.addEventListener("online", () => {
   if (state.retryTimer !== undefined) connect();
 });
+window.addEventListener("pagehide", saveNow);
 
+// What the last page of this tab left (model.js), then the connection.
+const active = conversations.get(conversations.active);
+if (active !== undefined) renderLog(active);
+showMyName();
+updateSidebar();
 connect();

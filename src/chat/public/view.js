@@ -1,18 +1,28 @@
 // @ts-check
 /**
- * The page of the wynd chat client: the elements app.js works with, and how each chat event is
- * shown. Nothing here talks to the network.
+ * The page of the wynd chat client: the elements app.js works with, and how conversations,
+ * the sidebar and the composer are shown. Nothing here talks to the network.
  *
  * Security rule of this file: everything that came from the network is put in the page with
- * `textContent`, `append(string)` or as an attribute value, never parsed as HTML.
+ * `textContent`, `append(string)` or as an attribute value, never parsed as HTML; a link's
+ * `href` is only ever an `http:`/`https:` URL (model.js `splitLinks`).
  *
  * @module
  */
 
-/** The message list keeps this many entries; older ones go (and their object URLs with them). */
-const MAX_ENTRIES = 1000;
+import { splitLinks } from "./model.js";
+
+/** @typedef {import("./model.js").Entry} Entry */
+/** @typedef {import("./model.js").Conversation} Conversation */
+
 /** Received images of these types are previewed. Never SVG: it can carry script. */
-const PREVIEW_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp"]);
+export const PREVIEW_TYPES = new Set(["image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp"]);
+/** Within this distance of the bottom (px), the log counts as "at the bottom" and follows. */
+const BOTTOM_SLACK_PX = 48;
+/** Messages of one sender closer than this (ms) are grouped under one name. */
+const GROUP_MS = 5 * 60_000;
+/** Entries that are someone's words (with a sender line) rather than a notice. */
+const SPOKEN = new Set(["message", "history", "private", "file"]);
 
 /**
  * The element with `data-testid="<id>"`, checked to be of the expected class.
@@ -29,31 +39,40 @@ function byId(id, type) {
 
 /** The elements of index.html that the client reads or changes. */
 export const ui = {
-  conn: byId("connection-state", HTMLElement),
-  reconnect: byId("reconnect-button", HTMLButtonElement),
-  quit: byId("quit-button", HTMLButtonElement),
-  nameForm: byId("name-form", HTMLFormElement),
-  nameInput: byId("name-input", HTMLInputElement),
-  nameNote: byId("name-note", HTMLElement),
+  sidebar: byId("sidebar", HTMLElement),
+  drawerClose: byId("drawer-close", HTMLButtonElement),
+  backdrop: byId("drawer-backdrop", HTMLElement),
+  menu: byId("menu-button", HTMLButtonElement),
+  menuUnread: byId("menu-unread", HTMLElement),
   rooms: byId("rooms-list", HTMLUListElement),
   joinForm: byId("join-form", HTMLFormElement),
   roomInput: byId("room-input", HTMLInputElement),
+  users: byId("users-list", HTMLUListElement),
+  peopleEmpty: byId("people-empty", HTMLElement),
+  myName: byId("my-name", HTMLElement),
+  nameChange: byId("name-change", HTMLButtonElement),
+  quit: byId("quit-button", HTMLButtonElement),
+  viewTitle: byId("view-title", HTMLElement),
+  viewSub: byId("view-sub", HTMLElement),
+  conn: byId("connection-state", HTMLElement),
+  reconnect: byId("reconnect-button", HTMLButtonElement),
   leave: byId("leave-button", HTMLButtonElement),
-  currentRoom: byId("current-room", HTMLElement),
   dropZone: byId("drop-zone", HTMLElement),
   dropHint: byId("drop-hint", HTMLElement),
   messages: byId("messages", HTMLOListElement),
+  newMessages: byId("new-messages", HTMLButtonElement),
   composer: byId("composer", HTMLFormElement),
-  privateTarget: byId("private-target", HTMLElement),
-  privateName: byId("private-target-name", HTMLElement),
-  privateCancel: byId("private-cancel", HTMLButtonElement),
-  messageInput: byId("message-input", HTMLInputElement),
+  error: byId("composer-error", HTMLElement),
+  errorText: byId("composer-error-text", HTMLElement),
+  errorClose: byId("composer-error-close", HTMLButtonElement),
+  messageInput: byId("message-input", HTMLTextAreaElement),
   fileInput: byId("file-input", HTMLInputElement),
-  users: byId("users-list", HTMLUListElement),
+  nameDialog: byId("name-dialog", HTMLDialogElement),
+  nameForm: byId("name-form", HTMLFormElement),
+  nameInput: byId("name-input", HTMLInputElement),
+  nameNote: byId("name-note", HTMLElement),
+  nameCancel: byId("name-cancel", HTMLButtonElement),
 };
-
-/** Object URLs of received files, per entry, revoked when the entry is trimmed. */
-const objectUrls = new WeakMap();
 
 /**
  * A network value as a string ("" for null or missing).
@@ -86,163 +105,344 @@ export function showConnection(connState, text) {
 }
 
 /**
- * Appends one entry to the message list, as text only.
- * @param {string} kind message, private, join, leave, rename, room, history, file, error, system
- * @param {{ ts?: unknown, from?: string, text: string, code?: string, mine?: boolean }} parts
- * @returns {HTMLLIElement}
+ * Shows an error next to the composer, where the person who just sent is looking.
+ * @param {string} text
+ * @param {string} [code] the server's error code, or the page's own ("connection", "too-long"…)
  */
-export function addEntry(kind, parts) {
-  const list = ui.messages;
-  // Follow new entries only when the reader is at the bottom, not while they scroll back.
-  const stick = list.scrollTop + list.clientHeight >= list.scrollHeight - 40;
-  const li = document.createElement("li");
-  li.className = `entry entry-${kind}${parts.mine === true ? " mine" : ""}`;
-  li.dataset["testid"] = "entry";
-  li.dataset["kind"] = kind;
-  if (parts.code !== undefined) li.dataset["code"] = parts.code;
-  const date = new Date(typeof parts.ts === "number" && Number.isFinite(parts.ts) ? parts.ts : Date.now());
+export function showError(text, code = "") {
+  ui.error.hidden = false;
+  ui.error.dataset["code"] = code;
+  ui.errorText.textContent = text;
+}
+
+export function clearError() {
+  ui.error.hidden = true;
+  ui.errorText.textContent = "";
+}
+
+// ---------------------------------------------------------------- the log
+
+/** Whether the log was at its bottom at the last scroll: kept, not recomputed, so that content
+ * growing under it (an image loading) does not count as the reader scrolling up. */
+let atBottom = true;
+/** Messages appended to the shown conversation while the reader was scrolled up. */
+let unseenBelow = 0;
+/** The scrollTop the page itself last set: a scroll event that lands there is ours, not the
+ * reader's, even if content grew in between (an image decoded before the event was dispatched). */
+let pinnedTop = -1;
+
+function measureBottom() {
+  const log = ui.messages;
+  return log.scrollTop + log.clientHeight >= log.scrollHeight - BOTTOM_SLACK_PX;
+}
+
+function pinToBottom() {
+  ui.messages.scrollTop = ui.messages.scrollHeight;
+  pinnedTop = ui.messages.scrollTop;
+}
+
+/** Scrolls the log to its end and forgets the "new messages" button. */
+export function scrollToBottom() {
+  pinToBottom();
+  atBottom = true;
+  unseenBelow = 0;
+  ui.newMessages.hidden = true;
+}
+
+ui.messages.addEventListener("scroll", () => {
+  if (atBottom && Math.abs(ui.messages.scrollTop - pinnedTop) < 1) return pinToBottom();
+  atBottom = measureBottom();
+  if (atBottom) {
+    unseenBelow = 0;
+    ui.newMessages.hidden = true;
+  }
+});
+// The log follows its end whenever its content or its box changes size (an image decoded, a
+// font loaded, the keyboard opened) while the reader was at the bottom.
+const follow = new ResizeObserver(() => {
+  if (atBottom) pinToBottom();
+});
+follow.observe(ui.messages);
+// Content growing inside the log does not resize the log's own box: an image decoding after it
+// was appended is caught by its load event (which does not bubble, hence the capture).
+ui.messages.addEventListener(
+  "load",
+  () => {
+    if (atBottom) pinToBottom();
+  },
+  true,
+);
+ui.newMessages.addEventListener("click", () => {
+  scrollToBottom();
+  ui.messages.focus({ preventScroll: true });
+});
+
+/**
+ * @param {Date} date
+ * @returns {HTMLTimeElement}
+ */
+function timeElement(date) {
   const time = document.createElement("time");
   time.dateTime = date.toISOString();
   time.title = date.toLocaleString();
-  time.textContent = date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-  li.append(time, " ");
-  if (parts.from !== undefined && parts.from !== "") {
+  time.textContent = date.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+  return time;
+}
+
+/**
+ * Text with its web links made clickable, as text nodes and `<a>` elements.
+ * @param {HTMLElement} into
+ * @param {string} text
+ */
+function appendLinkified(into, text) {
+  for (const part of splitLinks(text)) {
+    if (part.href === undefined) {
+      into.append(part.text);
+      continue;
+    }
+    const link = document.createElement("a");
+    link.href = part.href;
+    link.rel = "noopener noreferrer";
+    link.target = "_blank";
+    link.textContent = part.text;
+    link.dataset["testid"] = "message-link";
+    into.append(link);
+  }
+}
+
+/**
+ * One entry as a list item.
+ * @param {Entry} entry
+ * @param {Entry | undefined} previous the entry above it, to group a sender's messages
+ * @returns {HTMLLIElement}
+ */
+function entryElement(entry, previous) {
+  const li = document.createElement("li");
+  const spoken = SPOKEN.has(entry.kind);
+  const continued =
+    spoken && previous !== undefined && SPOKEN.has(previous.kind) && previous.from === entry.from && entry.ts - previous.ts < GROUP_MS;
+  li.className = `entry entry-${entry.kind}${spoken ? " spoken" : " notice"}${entry.mine === true ? " mine" : ""}${continued ? " continued" : ""}`;
+  li.dataset["testid"] = "entry";
+  li.dataset["kind"] = entry.kind;
+  if (entry.id !== undefined) li.dataset["id"] = entry.id;
+  if (entry.code !== undefined) li.dataset["code"] = entry.code;
+  const time = timeElement(new Date(entry.ts));
+  const text = document.createElement("div");
+  text.className = "text";
+  if (spoken) {
+    const meta = document.createElement("div");
+    meta.className = "meta";
     const from = document.createElement("span");
     from.className = "from";
-    from.textContent = parts.from;
-    li.append(from, " ");
+    from.textContent = entry.from ?? "";
+    meta.append(from, " ", time);
+    li.append(meta, text);
+  } else {
+    li.append(text, " ", time);
   }
-  const text = document.createElement("span");
-  text.className = "text";
-  text.textContent = parts.text;
-  li.append(text);
-  list.append(li);
-  while (list.childElementCount > MAX_ENTRIES && list.firstElementChild !== null) {
-    const old = list.firstElementChild;
-    const url = objectUrls.get(old);
-    if (url !== undefined) URL.revokeObjectURL(url);
-    old.remove();
+  if (entry.file === undefined) {
+    appendLinkified(text, entry.text);
+  } else {
+    appendFile(text, entry.file);
   }
-  if (stick) list.scrollTop = list.scrollHeight;
   return li;
 }
 
 /**
- * Shows a received file: a download link with its name and, for a known image type, a preview.
- * @param {{ ts: unknown, from: string, name: string, mime: string, bytes: Uint8Array<ArrayBuffer>, mine: boolean }} file
+ * A shared file: a download link (while its bytes are in this page) and, for an image, a preview.
+ * @param {HTMLElement} into
+ * @param {NonNullable<Entry["file"]>} file
  */
-export function addFileEntry(file) {
-  // Anything but a known image type is given to the browser as opaque bytes, so a received
-  // text/html file opened from its blob: URL cannot run as a page of this origin.
-  const preview = PREVIEW_TYPES.has(file.mime);
-  const url = URL.createObjectURL(new Blob([file.bytes], { type: preview ? file.mime : "application/octet-stream" }));
-  const li = addEntry("file", { ts: file.ts, from: file.from, text: "", mine: file.mine });
-  objectUrls.set(li, url);
-  const text = li.querySelector(".text") ?? li;
+function appendFile(into, file) {
+  if (file.url === undefined) {
+    into.append(`shared ${file.name} (${formatSize(file.size)}, no longer available after a reload)`);
+    return;
+  }
   const link = document.createElement("a");
-  link.href = url;
+  link.href = file.url;
   link.download = file.name;
   link.dataset["testid"] = "file-link";
   link.textContent = file.name;
-  text.append("shared ", link, ` (${formatSize(file.bytes.byteLength)})`);
-  if (preview) {
+  into.append("shared ", link, ` (${formatSize(file.size)})`);
+  if (file.preview === true) {
     const img = document.createElement("img");
-    img.src = url;
+    img.src = file.url;
     img.alt = `Preview of ${file.name}`;
     img.className = "preview";
     img.dataset["testid"] = "file-preview";
-    text.append(img);
+    into.append(img);
   }
 }
 
 /**
- * Shows a room's history: the messages sent before we entered it.
- * @param {unknown} room
- * @param {unknown} messages `{ from, text, ts }[]`
- * @param {unknown} ts
+ * Shows a whole conversation in the log (after switching to it), at its end.
+ * @param {Conversation} conversation
  */
-export function addHistory(room, messages, ts) {
-  if (!Array.isArray(messages) || messages.length === 0) return;
-  addEntry("room", { ts, text: `Earlier in #${str(room)}:` });
-  for (const message of messages) {
-    const m = /** @type {Record<string, unknown>} */ (message ?? {});
-    addEntry("history", { ts: m["ts"], from: str(m["from"]), text: str(m["text"]) });
+export function renderLog(conversation) {
+  const entries = conversation.entries;
+  ui.messages.replaceChildren(...entries.map((entry, i) => entryElement(entry, entries[i - 1])));
+  scrollToBottom();
+}
+
+/**
+ * Shows one new entry of the shown conversation: appended when it is the last (following the
+ * end if the reader was there, else counting it for the "new messages" button), or the whole
+ * log again when a replayed message belongs further up.
+ * @param {Conversation} conversation
+ * @param {Entry} entry
+ * @param {boolean} atEnd
+ */
+export function showEntry(conversation, entry, atEnd) {
+  if (!atEnd) return void renderLogKeepingPlace(conversation);
+  const entries = conversation.entries;
+  const log = ui.messages;
+  while (log.childElementCount >= entries.length && log.firstElementChild !== null) log.firstElementChild.remove();
+  log.append(entryElement(entry, entries[entries.length - 2]));
+  if (atBottom || entry.mine === true) return scrollToBottom();
+  if (SPOKEN.has(entry.kind) || entry.kind === "error") {
+    unseenBelow += 1;
+    ui.newMessages.textContent = unseenBelow === 1 ? "1 new message ↓" : `${unseenBelow} new messages ↓`;
+    ui.newMessages.hidden = false;
   }
 }
 
-/**
- * A list item holding one button.
- * @param {string} testId
- * @param {() => void} onClick
- * @returns {[HTMLLIElement, HTMLButtonElement]}
- */
-function buttonItem(testId, onClick) {
-  const button = document.createElement("button");
-  button.type = "button";
-  button.dataset["testid"] = testId;
-  button.addEventListener("click", onClick);
-  const li = document.createElement("li");
-  li.append(button);
-  return [li, button];
+/** @param {Conversation} conversation */
+function renderLogKeepingPlace(conversation) {
+  const follow = atBottom;
+  const top = ui.messages.scrollTop;
+  const entries = conversation.entries;
+  ui.messages.replaceChildren(...entries.map((entry, i) => entryElement(entry, entries[i - 1])));
+  if (follow) scrollToBottom();
+  else ui.messages.scrollTop = top;
 }
 
 /**
- * Fills the rooms pane from a `rooms` event.
- * @param {unknown} rooms `{ name, members }[]`
- * @param {string} current the room we are in
- * @param {(room: string) => void} onJoin
+ * Frees the bytes of files that left memory.
+ * @param {Entry[]} entries
  */
-export function renderRooms(rooms, current, onJoin) {
-  if (!Array.isArray(rooms)) return;
-  ui.rooms.replaceChildren(
-    ...rooms.map((entry) => {
-      const room = /** @type {Record<string, unknown>} */ (entry ?? {});
-      const name = str(room["name"]);
-      const [li, button] = buttonItem("room", () => name !== current && onJoin(name));
-      button.dataset["room"] = name;
-      const count = document.createElement("span");
-      count.className = "count";
-      count.textContent = str(room["members"]);
-      count.setAttribute("aria-label", `${str(room["members"])} members`);
-      button.append(`#${name}`, count);
-      if (name === current) button.setAttribute("aria-current", "true");
+export function releaseFiles(entries) {
+  for (const entry of entries) if (entry.file?.url !== undefined) URL.revokeObjectURL(entry.file.url);
+}
+
+// ---------------------------------------------------------------- header and sidebar
+
+/**
+ * The header of the shown conversation.
+ * @param {Conversation} conversation
+ * @param {string} subtitle
+ * @param {boolean} leavable whether "Leave room" applies
+ */
+export function showHeader(conversation, subtitle, leavable) {
+  ui.viewTitle.textContent = conversation.kind === "room" ? `#${conversation.name}` : conversation.name;
+  ui.viewTitle.dataset["view"] = conversation.key;
+  ui.viewSub.textContent = subtitle;
+  ui.leave.hidden = !leavable;
+  ui.leave.textContent = `Leave #${conversation.name}`;
+  ui.messageInput.placeholder = conversation.kind === "room" ? `Message #${conversation.name}` : `Message ${conversation.name} privately`;
+}
+
+/**
+ * One sidebar row: a button with a name, a secondary note and an unread badge.
+ * @typedef {{ key: string, label: string, note: string, unread: number, current: boolean, dim?: boolean,
+ *   testId: string, data: Record<string, string>, onClick: () => void }} Row
+ */
+
+/**
+ * @param {HTMLUListElement} list
+ * @param {Row[]} rows
+ */
+function renderRows(list, rows) {
+  list.replaceChildren(
+    ...rows.map((row) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = `row${row.dim === true ? " dim" : ""}`;
+      button.dataset["testid"] = row.testId;
+      for (const [key, value] of Object.entries(row.data)) button.dataset[key] = value;
+      button.addEventListener("click", row.onClick);
+      const label = document.createElement("span");
+      label.className = "row-label";
+      label.textContent = row.label;
+      button.append(label);
+      if (row.unread > 0) {
+        const badge = document.createElement("span");
+        badge.className = "badge";
+        badge.dataset["testid"] = "unread";
+        badge.textContent = String(row.unread);
+        badge.setAttribute("aria-label", row.unread === 1 ? "1 unread message" : `${row.unread} unread messages`);
+        button.append(badge);
+      }
+      if (row.note !== "") {
+        const note = document.createElement("span");
+        note.className = "row-note";
+        note.textContent = row.note;
+        if (/^\d+$/.test(row.note)) {
+          // A bare count on screen; "3 online" for a screen reader.
+          const unit = document.createElement("span");
+          unit.className = "visually-hidden";
+          unit.textContent = " online";
+          note.append(unit);
+        }
+        button.append(note);
+      }
+      if (row.current) button.setAttribute("aria-current", "page");
+      const li = document.createElement("li");
+      li.append(button);
       return li;
     }),
   );
 }
 
 /**
- * Fills the users pane from a `users` event.
- * @param {unknown} users names
- * @param {string | null} me our own name (shown, not selectable)
- * @param {string | null} privateTo the user selected for private messages
- * @param {(name: string) => void} onPick
+ * Fills the sidebar.
+ * @param {Row[]} rooms
+ * @param {Row[]} people
+ * @param {number} totalUnread for the menu button's badge (the drawer is closed on a phone)
  */
-export function renderUsers(users, me, privateTo, onPick) {
-  if (!Array.isArray(users)) return;
-  ui.users.replaceChildren(
-    ...users.map((user) => {
-      const name = str(user);
-      const [li, button] = buttonItem("user", () => onPick(name));
-      button.dataset["name"] = name;
-      button.textContent = name === me ? `${name} (you)` : name;
-      button.disabled = name === me;
-      button.setAttribute("aria-pressed", String(name === privateTo));
-      return li;
-    }),
-  );
+export function renderSidebar(rooms, people, totalUnread) {
+  renderRows(ui.rooms, rooms);
+  renderRows(ui.users, people);
+  ui.peopleEmpty.hidden = people.length > 0;
+  ui.menuUnread.hidden = totalUnread === 0;
+  ui.menuUnread.textContent = String(totalUnread);
+  ui.menu.setAttribute("aria-label", totalUnread === 0 ? "Rooms and people" : `Rooms and people, ${totalUnread} unread`);
+  document.title = totalUnread === 0 ? "wynd chat" : `(${totalUnread}) wynd chat`;
 }
 
 /**
- * Shows who private messages go to (null: to the room).
- * @param {string | null} name
+ * Opens or closes the drawer (on a phone; on a wide screen the sidebar is always there).
+ * @param {boolean} open
  */
-export function showPrivateTarget(name) {
-  ui.privateTarget.hidden = name === null;
-  ui.privateName.textContent = name ?? "";
-  for (const button of ui.users.querySelectorAll("button")) {
-    button.setAttribute("aria-pressed", String(button.dataset["name"] === name));
-  }
-  ui.messageInput.placeholder = name === null ? "Message (Enter to send, /help for commands)" : `Private message to ${name}`;
-  ui.messageInput.focus();
+export function setDrawer(open) {
+  const phone = window.matchMedia("(max-width: 760px)").matches;
+  const wasOpen = document.body.classList.contains("drawer-open");
+  document.body.classList.toggle("drawer-open", open);
+  ui.menu.setAttribute("aria-expanded", String(open));
+  // While the drawer covers it, the conversation is out of reach of the keyboard and of screen
+  // readers; when the drawer closes, focus goes back to the button that opened it.
+  ui.dropZone.inert = open && phone;
+  if (open) ui.sidebar.querySelector("button")?.focus();
+  else if (wasOpen && phone && ui.sidebar.contains(document.activeElement)) ui.menu.focus();
+}
+
+// ---------------------------------------------------------------- composer and name dialog
+
+/** Grows the composer with its lines, up to the height the stylesheet allows. */
+export function fitComposer() {
+  const input = ui.messageInput;
+  input.style.height = "auto";
+  input.style.height = `${input.scrollHeight + 2}px`;
+}
+
+/**
+ * Opens the name dialog, focused on its input.
+ * @param {string} value the name to offer
+ * @param {string} note why it is asked again ("" the first time)
+ */
+export function askName(value, note) {
+  ui.nameInput.value = value;
+  ui.nameNote.textContent = note;
+  if (!ui.nameDialog.open) ui.nameDialog.showModal();
+  ui.nameInput.focus();
+  ui.nameInput.select();
 }
