@@ -472,6 +472,9 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
 
   #hold(): void {
     this.#holds++;
+    // The promise settles in a microtask at the earliest, and the messages queued behind it run
+    // then: their answers should leave with this one, in one write (see deferFlush).
+    this.#engine.deferFlush();
   }
 
   #release(): void {
