@@ -17,6 +17,7 @@
  * @module
  */
 
+import { ConnectionClosedError } from "../errors.js";
 import type { UpgradeRequest } from "../protocol/handshake.js";
 import { ReadyState } from "../protocol/protocol.js";
 import {
@@ -436,6 +437,7 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
 
   /** An error handler that fails goes to the server level only (no loop through itself). */
   #handlerFailed(error: unknown): void {
+    if (error instanceof ConnectionClosedError) return; // a peer that left (see #failed)
     if (this.#kind === ERROR) this.#context.report(toError(error), this.handle, true);
     else this.#failed(error);
   }
@@ -500,8 +502,15 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
     this.#updateFlow();
   }
 
-  /** A handler threw or rejected: tell the connection's error handlers, then the server. */
+  /**
+   * A handler threw or rejected: tell the connection's error handlers, then the server. Not
+   * for `ConnectionClosedError`: a handler that stopped at `await handle.sendText(…)` because
+   * its peer left is how a departure looks from a handler, not a bug of the application (a chat
+   * user closing a tab mid-burst would print one stack trace per queued message). It has done
+   * its job by stopping the handler; a handler that must know catches it.
+   */
   #failed(value: unknown): void {
+    if (value instanceof ConnectionClosedError) return;
     const error = toError(value);
     const registered = this.#onError;
     const handlers = registered === undefined ? EMPTY : typeof registered === "function" ? [registered] : registered;
