@@ -42,7 +42,7 @@ import type {
 } from "./events.js";
 import { BEGIN_SHUTDOWN, FINISHED, toError, type ConnectionContext } from "./connection-context.js";
 import { forgetDecoded, rememberDecoded } from "./decoded-text.js";
-import { CLOSE_REQUESTED, DRAINED, ENDED, Handle, type HandleOwner, type NO_DATA } from "./handle.js";
+import { CLOSE_REQUESTED, DRAINED, ENDED, Handle, RESOLVED, type HandleOwner, type NO_DATA } from "./handle.js";
 
 /** The event kinds of the loop (indices, so the queue holds no per-event objects). */
 const NONE = -1;
@@ -334,9 +334,11 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
       this.#begin(kind, payload);
       this.#pump();
     } else {
-      (this.#queue ??= []).push(kind, payload);
+      const queued = (this.#queue ??= []);
+      queued.push(kind, payload);
       if (kind < ERROR) this.#queuedBytes += (payload as Buffer).byteLength;
-      this.#updateFlow();
+      // Queueing can only call for a pause: look at the flow only once a limit is reached.
+      if (this.#queuedBytes >= QUEUE_PAUSE_BYTES || queued.length - this.#head >= 2 * QUEUE_PAUSE_EVENTS) this.#updateFlow();
     }
   }
 
@@ -429,7 +431,8 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
       this.#handlerFailed(error);
       return;
     }
-    if (!isThenable(result)) return;
+    // A send's own settled promise needs no wait (see RESOLVED in handle.ts).
+    if (result === RESOLVED || !isThenable(result)) return;
     this.#hold();
     const [release, releaseAfterFailure] = this.#releaseCallbacks();
     result.then(release, releaseAfterFailure);
