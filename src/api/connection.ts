@@ -336,6 +336,10 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
     } else {
       const queued = (this.#queue ??= []);
       queued.push(kind, payload);
+      // What is queued runs in microtasks, once the handler's promise settled: its answers should
+      // leave with the ones already written during this read, in one write (see deferFlush).
+      // Only then: a lone message's answer is written at the end of the read, without a tick.
+      this.#engine.deferFlush();
       if (kind < ERROR) this.#queuedBytes += (payload as Buffer).byteLength;
       // Queueing can only call for a pause: look at the flow only once a limit is reached.
       if (this.#queuedBytes >= QUEUE_PAUSE_BYTES || queued.length - this.#head >= 2 * QUEUE_PAUSE_EVENTS) this.#updateFlow();
@@ -477,9 +481,6 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
 
   #hold(): void {
     this.#holds++;
-    // The promise settles in a microtask at the earliest, and the messages queued behind it run
-    // then: their answers should leave with this one, in one write (see deferFlush).
-    this.#engine.deferFlush();
   }
 
   #release(): void {
