@@ -24,6 +24,7 @@ import {
   type ConnectionInit,
   type ConnectionSink,
 } from "./connection-events.js";
+import { DeadlineQueue } from "./deadlines.js";
 import { DeflateChannel } from "./deflate-channel.js";
 
 export {
@@ -78,7 +79,8 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
   #queued: Buffer[] = [];
   #socketClosed = false;
   #error: Error | undefined;
-  #closeTimer: NodeJS.Timeout | undefined;
+  /** Whether the close timeout was started (see #armCloseTimer). */
+  #closeArmed = false;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #receivedSinceHeartbeat = false;
   #pingOutstanding = false;
@@ -501,9 +503,10 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
   }
 
   #armCloseTimer(): void {
-    if (this.#closeTimer !== undefined || this.#socketClosed) return;
-    this.#closeTimer = setTimeout(destroySocket, this.#options.closeTimeoutMs, this.#socket);
-    this.#closeTimer.unref();
+    if (this.#closeArmed || this.#socketClosed) return;
+    this.#closeArmed = true;
+    // One shared timer per delay instead of a Timeout per closing connection (deadlines.ts).
+    closeDeadlines(this.#options.closeTimeoutMs).add(this.#socket);
   }
 
   #armHeartbeat(): void {
@@ -540,7 +543,7 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     this.#queued.length = 0;
     this.discardOutput();
     this.#deflate?.close();
-    if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
+    if (this.#closeArmed) closeDeadlines(this.#options.closeTimeoutMs).delete(this.#socket);
     if (this.#heartbeatTimer !== undefined) clearTimeout(this.#heartbeatTimer);
     const received = this.#core.closeReceived;
     const wasClean = received !== undefined && this.#core.closeSent !== undefined;
@@ -586,6 +589,15 @@ const EMPTY = new Uint8Array(0);
 
 function destroySocket(socket: Socket): void {
   socket.destroy();
+}
+
+/** The close timeouts of every connection, one queue per `closeTimeoutMs` value in use. */
+const CLOSE_DEADLINES = new Map<number, DeadlineQueue<Socket>>();
+
+function closeDeadlines(delayMs: number): DeadlineQueue<Socket> {
+  let queue = CLOSE_DEADLINES.get(delayMs);
+  if (queue === undefined) CLOSE_DEADLINES.set(delayMs, (queue = new DeadlineQueue(delayMs, destroySocket)));
+  return queue;
 }
 
 function heartbeat(conn: WebSocketConnection): void {
