@@ -7,6 +7,8 @@
  */
 
 import { mkdirSync } from "node:fs";
+import { renderRunLine, renderSummary, summarizeRuns, ratios } from "./broadcast/report.js";
+import { runClusterBroadcast } from "./broadcast/run.js";
 import { parseBenchArgs, USAGE, type BenchParams } from "./lib/args.js";
 import { summarize } from "./lib/histogram.js";
 import { runBenchmark, type RunReport } from "./lib/orchestrator.js";
@@ -63,6 +65,19 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (parsed.kind === "micro") return runMicro(parsed.names);
+  if (parsed.kind === "cluster") {
+    const json = parsed.json;
+    const runs = await runClusterBroadcast(parsed.params, (run) => {
+      if (!json) process.stdout.write(`${renderRunLine(run)}\n`);
+    });
+    if (json) {
+      const out = { runs: runs.map((run) => ({ ...run, load: { ...run.load, latency: summarize(run.load.latency) } })), medians: summarizeRuns(runs), ratios: ratios(runs), cpuRatios: ratios(runs, "deliveriesPerCpuSecond") };
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    } else {
+      process.stdout.write(`\n${renderSummary(runs)}\n`);
+    }
+    return runs.some((run) => run.load.errors > 0) ? 1 : 0;
+  }
   const { params } = parsed;
   const reports = await runAll(params, (report) => {
     if (!params.json) process.stdout.write(`${renderRun(report)}\n\n`);

@@ -5,6 +5,8 @@
  */
 
 import { parseArgs } from "node:util";
+import { clusterParams } from "../broadcast/args.js";
+import type { ClusterParams } from "../broadcast/run.js";
 import { SCENARIOS, type Scenario } from "./types.js";
 
 /** The help text of `npm run bench`. */
@@ -32,6 +34,13 @@ options:
   --no-pin             do not pin the server and the load generator to cores with taskset
   --json               print the results as JSON
   -h, --help           show this help
+
+broadcast across nodes (any of these options selects it; see docs/scaling.md):
+  --adapter <list>     memory | redis, or memory,redis: how a broadcast reaches the other nodes
+                       (redis: a redis-server started on a free loopback port for the run)
+  --nodes <list>       server processes the receivers are spread over, e.g. 1,2 (default 1)
+  --server <list>      wynd | socket.io, or all (default: both, same load generator)
+  --repeat <n>         interleaved repetitions of every configuration; medians (default 3)
 `;
 
 /** One scenario run's parameters (before a server is chosen). */
@@ -73,12 +82,19 @@ function positiveNumber(name: string, value: string | undefined, fallback: numbe
 export function parseBenchArgs(
   argv: readonly string[],
   knownServers: readonly string[],
-): { kind: "help" } | { kind: "micro"; names: string[] } | { kind: "run"; params: BenchParams } {
+):
+  | { kind: "help" }
+  | { kind: "micro"; names: string[] }
+  | { kind: "run"; params: BenchParams }
+  | { kind: "cluster"; params: ClusterParams; json: boolean } {
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
     options: {
-      server: { type: "string", default: "wynd" },
+      server: { type: "string" },
+      adapter: { type: "string" },
+      nodes: { type: "string" },
+      repeat: { type: "string" },
       connections: { type: "string" },
       pipelining: { type: "string" },
       size: { type: "string" },
@@ -100,7 +116,21 @@ export function parseBenchArgs(
     throw new Error(`unknown scenario: ${positionals.join(" ")}`);
   }
   const scenario = first as Scenario;
-  const servers = values.server === "all" ? [...knownServers] : values.server.split(",").map((s) => s.trim());
+  if (values.adapter !== undefined || values.nodes !== undefined || values.repeat !== undefined) {
+    if (scenario !== "broadcast") throw new Error("--adapter, --nodes and --repeat apply to the broadcast scenario only");
+    const params = clusterParams(values, {
+      receivers: positiveInteger("connections", values.connections, DEFAULT_CONNECTIONS.broadcast),
+      pipelining: positiveInteger("pipelining", values.pipelining, DEFAULT_PIPELINING.broadcast),
+      sizeBytes: positiveInteger("size", values.size, 32),
+      warmupMs: positiveNumber("warmup", values.warmup, 1, true) * 1000,
+      durationMs: positiveNumber("duration", values.duration, 5) * 1000,
+      maxCount: positiveInteger("max-count", values["max-count"], 100_000_000),
+      pin: !values["no-pin"],
+    });
+    return { kind: "cluster", params, json: values.json };
+  }
+  const serverList = values.server ?? "wynd";
+  const servers = serverList === "all" ? [...knownServers] : serverList.split(",").map((s) => s.trim());
   for (const name of servers) if (!knownServers.includes(name)) throw new Error(`unknown server: ${name} (${knownServers.join(", ")})`);
   const sizes =
     values.size !== undefined

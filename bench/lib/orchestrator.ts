@@ -26,20 +26,20 @@ export function pinningCores(): { server: number; load: number } | undefined {
 }
 
 /** Pins every thread of `pid` to `core`; returns whether it worked. */
-function pin(pid: number | undefined, core: number): boolean {
+export function pin(pid: number | undefined, core: number): boolean {
   if (pid === undefined) return false;
   return spawnSync("taskset", ["-a", "-p", "-c", String(core), String(pid)], { stdio: "ignore" }).status === 0;
 }
 
 /** Jiffies of one core from /proc/stat: busy (not idle or iowait), steal, total. */
-interface CoreTimes {
+export interface CoreTimes {
   readonly busy: number;
   readonly steal: number;
   readonly total: number;
 }
 
 /** Per-core times from /proc/stat (Linux), or undefined elsewhere. */
-function readCoreTimes(): CoreTimes[] | undefined {
+export function readCoreTimes(): CoreTimes[] | undefined {
   try {
     const cores: CoreTimes[] = [];
     for (const line of readFileSync("/proc/stat", "utf8").split("\n")) {
@@ -65,7 +65,7 @@ export interface CoreUse {
   readonly stealPercent: readonly number[];
 }
 
-function coreUse(start: CoreTimes[] | undefined, end: CoreTimes[] | undefined): CoreUse | undefined {
+export function coreUse(start: CoreTimes[] | undefined, end: CoreTimes[] | undefined): CoreUse | undefined {
   if (start === undefined || end === undefined) return undefined;
   const busyPercent: number[] = [];
   const stealPercent: number[] = [];
@@ -106,7 +106,8 @@ export interface RunReport {
   readonly memory?: { readonly baseline: ServerStats; readonly loaded: ServerStats } | undefined;
 }
 
-function waitExit(child: ChildProcess, ms: number): Promise<void> {
+/** Resolves when `child` has exited; kills it after `ms`. */
+export function waitExit(child: ChildProcess, ms: number): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     const timer = setTimeout(() => {

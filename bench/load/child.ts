@@ -8,22 +8,17 @@
  * @module
  */
 
-import type { FromLoad, LoadJob, LoadResult, ToLoad } from "../lib/types.js";
+import type { LoadJob, LoadResult, ToLoad } from "../lib/types.js";
 import { runBroadcast } from "./broadcast.js";
 import type { LoadContext } from "./context.js";
 import { runConnect } from "./cycle.js";
 import { runEcho } from "./echo.js";
+import { reportAndExit, tell } from "./ipc.js";
 import { runMemory } from "./memory.js";
 
 /** How long a `hold` waits for the orchestrator's `release`. */
 const HOLD_TIMEOUT_MS = 120_000;
 
-function tell(message: FromLoad): Promise<void> {
-  return new Promise((resolve) => {
-    if (process.send === undefined) resolve();
-    else process.send(message, undefined, {}, () => resolve());
-  });
-}
 
 let release: (() => void) | undefined;
 
@@ -59,15 +54,6 @@ process.on("message", (message: ToLoad) => {
     release?.();
     return;
   }
-  run(message.job).then(
-    async (result) => {
-      await tell({ type: "result", result });
-      process.exit(0);
-    },
-    async (error: unknown) => {
-      await tell({ type: "failed", message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
-      process.exit(1);
-    },
-  );
+  reportAndExit(run(message.job));
 });
 process.on("disconnect", () => process.exit(0));

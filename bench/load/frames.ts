@@ -14,10 +14,10 @@ const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /** The RFC 6455 §1.3 sample key; any valid key will do, the server must not care. */
 export const HANDSHAKE_KEY = "dGhlIHNhbXBsZSBub25jZQ==";
 
-/** The upgrade request every connection sends. */
-export function handshakeRequest(port: number): Buffer {
+/** The upgrade request every connection sends (to `/` unless `path` says otherwise). */
+export function handshakeRequest(port: number, path = "/"): Buffer {
   return Buffer.from(
-    `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
       `Sec-WebSocket-Key: ${HANDSHAKE_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
     "latin1",
   );

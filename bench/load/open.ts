@@ -43,8 +43,11 @@ export function checkHandshakeResponse(head: string): string | undefined {
   return undefined;
 }
 
-/** Opens one connection (and upgrades it unless `protocol` is raw) within `timeoutMs`. */
-export function openConnection(port: number, protocol: WireProtocol, timeoutMs: number): Promise<OpenConnection> {
+/**
+ * Opens one connection (and upgrades it unless `protocol` is raw, requesting `path`) within
+ * `timeoutMs`.
+ */
+export function openConnection(port: number, protocol: WireProtocol, timeoutMs: number, path = "/"): Promise<OpenConnection> {
   return new Promise((resolve, reject) => {
     let handler: ReadHandler | undefined;
     let early: Buffer[] = [];
@@ -106,7 +109,7 @@ export function openConnection(port: number, protocol: WireProtocol, timeoutMs: 
     socket.once("close", () => fail(new Error("closed during the handshake")));
     socket.once("connect", () => {
       if (protocol === "raw") done(Buffer.alloc(0));
-      else socket.write(handshakeRequest(port));
+      else socket.write(handshakeRequest(port, path));
     });
   });
 }

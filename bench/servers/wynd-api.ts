@@ -2,8 +2,9 @@
  * The same servers as `servers/wynd.ts`, written with the Wynd API (`Wynd`, `onText`,
  * `handle.sendText`, `wynd.broadcast`), to show what the API layer costs over the engine.
  *
- * Echo answers a text message with `sendText(msg.data)` (decoded to a string and encoded again,
- * as an application would) and a binary one with `sendBinary(msg.data)`; broadcast forwards to
+ * Echo answers a text message with `await handle.sendText(msg.data)` in an async handler, as the
+ * tutorial writes it (decoded to a string and encoded again, as an application would), and a
+ * binary one with `await handle.sendBinary(msg.data)`; broadcast forwards to
  * every other client with `wynd.broadcast(msg.data, { except: handle })`.
  *
  * @module
@@ -23,11 +24,12 @@ export async function start(mode: ServerMode, options: StartOptions): Promise<Ru
       open--;
     });
     if (mode === "echo") {
-      connection.onText((msg, handle) => {
-        void handle.sendText(msg.data);
+      // Written as the tutorial and the README write handlers: async, awaiting the send.
+      connection.onText(async (msg, handle) => {
+        await handle.sendText(msg.data);
       });
-      connection.onBinary((msg, handle) => {
-        void handle.sendBinary(msg.data);
+      connection.onBinary(async (msg, handle) => {
+        await handle.sendBinary(msg.data);
       });
     } else {
       connection.onText((msg, handle) => {

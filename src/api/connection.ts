@@ -17,6 +17,7 @@
  * @module
  */
 
+import { ConnectionClosedError } from "../errors.js";
 import type { UpgradeRequest } from "../protocol/handshake.js";
 import { ReadyState } from "../protocol/protocol.js";
 import {
@@ -41,7 +42,7 @@ import type {
 } from "./events.js";
 import { BEGIN_SHUTDOWN, FINISHED, toError, type ConnectionContext } from "./connection-context.js";
 import { forgetDecoded, rememberDecoded } from "./decoded-text.js";
-import { CLOSE_REQUESTED, DRAINED, ENDED, Handle, type HandleOwner, type NO_DATA } from "./handle.js";
+import { CLOSE_REQUESTED, DRAINED, ENDED, Handle, RESOLVED, type HandleOwner, type NO_DATA } from "./handle.js";
 
 /** The event kinds of the loop (indices, so the queue holds no per-event objects). */
 const NONE = -1;
@@ -333,9 +334,15 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
       this.#begin(kind, payload);
       this.#pump();
     } else {
-      (this.#queue ??= []).push(kind, payload);
+      const queued = (this.#queue ??= []);
+      queued.push(kind, payload);
+      // What is queued runs in microtasks, once the handler's promise settled: its answers should
+      // leave with the ones already written during this read, in one write (see deferFlush).
+      // Only then: a lone message's answer is written at the end of the read, without a tick.
+      this.#engine.deferFlush();
       if (kind < ERROR) this.#queuedBytes += (payload as Buffer).byteLength;
-      this.#updateFlow();
+      // Queueing can only call for a pause: look at the flow only once a limit is reached.
+      if (this.#queuedBytes >= QUEUE_PAUSE_BYTES || queued.length - this.#head >= 2 * QUEUE_PAUSE_EVENTS) this.#updateFlow();
     }
   }
 
@@ -428,7 +435,8 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
       this.#handlerFailed(error);
       return;
     }
-    if (!isThenable(result)) return;
+    // A send's own settled promise needs no wait (see RESOLVED in handle.ts).
+    if (result === RESOLVED || !isThenable(result)) return;
     this.#hold();
     const [release, releaseAfterFailure] = this.#releaseCallbacks();
     result.then(release, releaseAfterFailure);
@@ -436,6 +444,7 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
 
   /** An error handler that fails goes to the server level only (no loop through itself). */
   #handlerFailed(error: unknown): void {
+    if (error instanceof ConnectionClosedError) return; // a peer that left (see #failed)
     if (this.#kind === ERROR) this.#context.report(toError(error), this.handle, true);
     else this.#failed(error);
   }
@@ -497,8 +506,15 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
     this.#updateFlow();
   }
 
-  /** A handler threw or rejected: tell the connection's error handlers, then the server. */
+  /**
+   * A handler threw or rejected: tell the connection's error handlers, then the server. Not
+   * for `ConnectionClosedError`: a handler that stopped at `await handle.sendText(…)` because
+   * its peer left is how a departure looks from a handler, not a bug of the application (a chat
+   * user closing a tab mid-burst would print one stack trace per queued message). It has done
+   * its job by stopping the handler; a handler that must know catches it.
+   */
   #failed(value: unknown): void {
+    if (value instanceof ConnectionClosedError) return;
     const error = toError(value);
     const registered = this.#onError;
     const handlers = registered === undefined ? EMPTY : typeof registered === "function" ? [registered] : registered;

@@ -19,8 +19,13 @@ import { utf8Of } from "./decoded-text.js";
 import type { DefaultData } from "./events.js";
 import { broadcastTo, Room, SEND_PREPARED, type BroadcastOptions, type Hub } from "./rooms.js";
 
-/** The one promise every send below the backpressure limit returns (see the module comment). */
-const RESOLVED: Promise<void> = Promise.resolve();
+/**
+ * The one promise every send below the backpressure limit returns (see the module comment). The
+ * connection's loop knows it is settled: a handler that returns it (`(msg, handle) =>
+ * handle.sendText(…)`) is treated as one that returned nothing, with no wait for a microtask.
+ * @internal
+ */
+export const RESOLVED: Promise<void> = Promise.resolve();
 
 function ignore(): void {
   // Marks a promise as handled: see handledRejection().

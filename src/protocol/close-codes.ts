@@ -6,7 +6,7 @@
  */
 
 import { ProtocolError } from "../errors.js";
-import { CloseCode } from "./constants.js";
+import { CloseCode, MAX_CLOSE_REASON_BYTES } from "./constants.js";
 import { FrameErrorCode } from "./frame-errors.js";
 import { isValidUtf8 } from "./utf8.js";
 
@@ -54,4 +54,30 @@ export function readClosePayload(data: Buffer): ClosePayload | ProtocolError {
     return new ProtocolError(FrameErrorCode.INVALID_UTF8, CloseCode.INVALID_PAYLOAD, "invalid UTF-8 in a close reason");
   }
   return { code, reason: length === 2 ? "" : data.toString("utf8", 2) };
+}
+
+/**
+ * The message (and close reason) of a 1009 failure: which limit was passed, in at most 55 ASCII
+ * bytes for any safe-integer limit, so that it always fits the 123 bytes a close reason may
+ * take (RFC 6455 §5.5.1). `what` names the thing over the limit ("message", "frame").
+ */
+export function tooBigReason(what: "message" | "frame", limit: number): string {
+  return `${what} too big (limit ${limit} bytes)`;
+}
+
+/** The 1009 reason for a message of more than `limit` frames (see {@link tooBigReason}). */
+export function tooManyFragmentsReason(limit: number): string {
+  return `message too fragmented (limit ${limit} frames)`;
+}
+
+/**
+ * The reason sent in the Close frame that fails a connection for `error`: for 1009 its message
+ * (says which limit, see {@link tooBigReason}: a peer cut for size should learn why), empty
+ * otherwise. Never more than the 123 bytes a reason may take: a longer message is left out
+ * rather than cut inside a character.
+ */
+export function closeReasonFor(error: ProtocolError): string {
+  if (error.closeCode !== CloseCode.MESSAGE_TOO_BIG) return "";
+  const reason = error.message;
+  return Buffer.byteLength(reason) <= MAX_CLOSE_REASON_BYTES ? reason : "";
 }

@@ -24,7 +24,7 @@
  */
 
 import { ProtocolError } from "../errors.js";
-import { readClosePayload } from "./close-codes.js";
+import { readClosePayload, tooBigReason, tooManyFragmentsReason } from "./close-codes.js";
 import { CloseCode, MAX_CONTROL_PAYLOAD_BYTES, Opcode } from "./constants.js";
 import { FrameErrorCode } from "./frame-errors.js";
 import { resolveMessageLimits, type MessageLimits } from "./limits.js";
@@ -410,15 +410,21 @@ export class FrameParser {
       // message size after reassembly from multiple frames"; 1009 is the code for "a message
       // that is too big for it to process" (§7.4.1).
       if (length > this.#maxFrameBytes && !this.#withinCompressedBound(length, this.#maxFrameBytes)) {
-        return this.#fail(E.FRAME_TOO_BIG, TOO_BIG, `frame of ${length} bytes over the limit`);
+        // A frame over a limit at least the message limit is a message over it too: say so.
+        const reason = this.#maxFrameBytes >= this.#maxMessageBytes
+          ? tooBigReason("message", this.#maxMessageBytes)
+          : tooBigReason("frame", this.#maxFrameBytes);
+        return this.#fail(E.FRAME_TOO_BIG, TOO_BIG, reason);
       }
       const total = opcode === Opcode.CONTINUATION ? this.#messageBytes + length : length;
       if (total > this.#maxMessageBytes && !this.#withinCompressedBound(total, this.#maxMessageBytes)) {
-        return this.#fail(E.MESSAGE_TOO_BIG, TOO_BIG, `message of ${total} bytes over the limit`);
+        return this.#fail(E.MESSAGE_TOO_BIG, TOO_BIG, tooBigReason("message", this.#maxMessageBytes));
       }
       if (opcode === Opcode.CONTINUATION) {
-        if (this.#fragments >= this.#maxFragments) {
-          return this.#fail(E.TOO_MANY_FRAGMENTS, TOO_BIG, "too many fragments");
+        // A compressed message gets the wire allowance of the byte limits here too: the default
+        // bound is one frame per byte, and its bytes may pass maxMessageBytes on the wire.
+        if (this.#fragments >= this.#maxFragments && !this.#withinCompressedBound(this.#fragments + 1, this.#maxFragments)) {
+          return this.#fail(E.TOO_MANY_FRAGMENTS, TOO_BIG, tooManyFragmentsReason(this.#maxFragments));
         }
         this.#fragments++;
         this.#messageBytes = total;
@@ -618,12 +624,19 @@ export class FrameParser {
     return false;
   }
 
-  /** The message buffer with room for `needed` bytes, doubling (capped at the message limit). */
+  /**
+   * The message buffer with room for `needed` bytes, doubling (capped at the most the message
+   * may take on the wire), so that a message costs O(its size) in copies however it is
+   * fragmented. The cap must be the wire bound, not `maxMessageBytes`: a compressed message may
+   * pass that by a little, and a buffer grown to exactly `needed` there would be copied whole
+   * for every further fragment (quadratic in the number of fragments).
+   */
   #capacity(needed: number): Buffer {
     const current = this.#message;
     if (current !== null && needed <= current.length) return current;
     const wanted = current === null ? MIN_MESSAGE_CAPACITY_BYTES : current.length * 2;
-    const grown = Buffer.allocUnsafe(Math.max(needed, Math.min(wanted, this.#maxMessageBytes)));
+    const cap = this.#compressed ? compressedBound(this.#maxMessageBytes) : this.#maxMessageBytes;
+    const grown = Buffer.allocUnsafe(Math.max(needed, Math.min(wanted, cap)));
     if (current !== null) current.copy(grown, 0, 0, this.#messageLength);
     this.#message = grown;
     return grown;

@@ -57,7 +57,8 @@ export interface UpgradeRequest {
  * Throws a {@link HandshakeError} to answer with {@link rejectResponseFor}:
  *
  * - 405 `ERR_METHOD_NOT_ALLOWED` (with `Allow: GET`): the method is not GET;
- * - 505 `ERR_UNSUPPORTED_HTTP_VERSION`: not HTTP/1.1 or a later 1.x;
+ * - 400 `ERR_UNSUPPORTED_HTTP_VERSION`: HTTP/1.0 (RFC 6455 §4.2.1 asks for HTTP/1.1 or higher);
+ * - 505 `ERR_UNSUPPORTED_HTTP_VERSION`: a major version other than 1 (RFC 9110 §15.6.6);
  * - 400 `ERR_INVALID_HOST`: Host missing, repeated or not a host[:port];
  * - 400 `ERR_INVALID_TARGET`: not origin-form or absolute-form, or has a fragment;
  * - 400 `ERR_UNEXPECTED_BODY`: Transfer-Encoding, or a Content-Length other than 0 (the bytes
@@ -80,10 +81,19 @@ export function validateUpgradeRequest(head: HttpRequestHead): UpgradeRequest {
       ["Allow", "GET"],
     ]);
   }
-  // RFC 6455 §4.2.1 item 1 asks for HTTP/1.1 or higher; a major version other than 1 is not
-  // HTTP/1 framing at all (RFC 9112 §2.3).
-  if (head.versionMajor !== 1 || head.versionMinor < 1) {
+  // A major version other than 1 is not HTTP/1 framing at all (RFC 9112 §2.3): RFC 9110
+  // §15.6.6, 505 means the server "does not support, or refuses to support, the major version
+  // of HTTP that was used in the request message".
+  if (head.versionMajor !== 1) {
     throw new HandshakeError("ERR_UNSUPPORTED_HTTP_VERSION", 505, "the WebSocket handshake requires HTTP/1.1");
+  }
+  // HTTP/1.0 is the supported major version, so not a 505: RFC 6455 §4.2.1 item 1 asks for "An
+  // HTTP/1.1 or higher GET request", and a handshake that does not match it gets "an
+  // appropriate error code (such as 400 Bad Request)". Not 426: RFC 9110 §7.8 has a server
+  // ignore Upgrade in an HTTP/1.0 request, and a 426 MUST carry Upgrade (§15.5.22), which an
+  // HTTP/1.0 client cannot act on over this connection.
+  if (head.versionMinor < 1) {
+    throw new HandshakeError("ERR_UNSUPPORTED_HTTP_VERSION", 400, "the WebSocket handshake requires HTTP/1.1, not HTTP/1.0");
   }
   // RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any HTTP/1.1
   // request message that lacks a Host header field and to any request message that contains

@@ -29,11 +29,16 @@ export interface MessageLimits {
   /** Maximum payload size of a single frame. Default: the same as `maxMessageBytes`. */
   readonly maxFrameBytes: number;
   /**
-   * Maximum number of frames one fragmented message may span. Fragments are copied into one
-   * growing buffer, so they cost no memory beyond the message itself; this bounds the per-frame
-   * work a peer can cause per message. Default 65 536 (a 4 MiB message in 64-byte fragments, the
-   * largest fragmented case of the Autobahn testsuite). Exceeding it fails the connection with
-   * 1009.
+   * Maximum number of frames one fragmented message may span. Exceeding it fails the connection
+   * with 1009. Default: `maxMessageBytes + 1` (one frame per byte of the largest message, plus a
+   * final frame that may be empty, as Autobahn's fragmenter sends when the payload divides
+   * evenly).
+   *
+   * A fragment costs no memory beyond its bytes: fragments are copied into one growing buffer
+   * (amortized doubling, no object or array slot per fragment), so the byte limit already bounds
+   * every fragment that carries data. Only empty fragments escape it; each costs the parsing of
+   * a 2-byte header (6 from a client), the same work as a ping without the pong. Deriving the
+   * bound from the byte limit keeps that work per message proportional to the byte limit too.
    */
   readonly maxFragmentsPerMessage: number;
 }
@@ -49,7 +54,7 @@ export const DEFAULT_HANDSHAKE_LIMITS: HandshakeLimits = Object.freeze({
 export const DEFAULT_MESSAGE_LIMITS: MessageLimits = Object.freeze({
   maxMessageBytes: 1024 * 1024,
   maxFrameBytes: 1024 * 1024,
-  maxFragmentsPerMessage: 65_536,
+  maxFragmentsPerMessage: 1024 * 1024 + 1,
 });
 
 /**
@@ -77,7 +82,8 @@ export function isResolved(value: object): boolean {
 
 /**
  * Fills in defaults for a partial set of message limits. `maxFrameBytes` defaults to
- * `maxMessageBytes` when only the latter is given.
+ * `maxMessageBytes` and `maxFragmentsPerMessage` to `maxMessageBytes + 1` when only the
+ * former is given.
  */
 export function resolveMessageLimits(partial: Partial<MessageLimits> = {}): MessageLimits {
   if (resolved.has(partial)) return partial as MessageLimits;
@@ -85,11 +91,18 @@ export function resolveMessageLimits(partial: Partial<MessageLimits> = {}): Mess
   const limits: MessageLimits = {
     maxMessageBytes,
     maxFrameBytes: partial.maxFrameBytes ?? maxMessageBytes,
-    maxFragmentsPerMessage:
-      partial.maxFragmentsPerMessage ?? DEFAULT_MESSAGE_LIMITS.maxFragmentsPerMessage,
+    maxFragmentsPerMessage: partial.maxFragmentsPerMessage ?? defaultMaxFragments(maxMessageBytes),
   };
   for (const [name, value] of Object.entries(limits)) assertPositiveInteger(name, value);
   return markResolved(limits);
+}
+
+/**
+ * The default `maxFragmentsPerMessage` for a `maxMessageBytes`: one frame per byte plus a final
+ * frame (see {@link MessageLimits.maxFragmentsPerMessage}). Past 2^53 - 1 the count saturates.
+ */
+function defaultMaxFragments(maxMessageBytes: number): number {
+  return Math.min(maxMessageBytes + 1, Number.MAX_SAFE_INTEGER);
 }
 
 /** Fills in defaults for a partial set of handshake limits. */

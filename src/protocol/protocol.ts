@@ -10,6 +10,7 @@
  * @module
  */
 
+import { closeReasonFor } from "./close-codes.js";
 import { MAX_CONTROL_PAYLOAD_BYTES, Opcode } from "./constants.js";
 import type { ProtocolError } from "../errors.js";
 import { InvalidStateError } from "../errors.js";
@@ -290,7 +291,8 @@ export class Protocol implements FrameParserHandler {
     this.#error = error;
     // RFC 6455 §7.1.7: to _Fail the WebSocket Connection_, an endpoint sends a Close frame with
     // an appropriate status code (if it has not sent one) and closes the connection.
-    if (this.#closeSent === undefined) this.sendClose(error.closeCode, "");
+    // The reason says which limit a 1009 passed (see closeReasonFor); other codes go without.
+    if (this.#closeSent === undefined) this.sendClose(error.closeCode, closeReasonFor(error));
     this.#state = ReadyState.CLOSED;
     this.#handler.onProtocolError(error);
   }

@@ -13,7 +13,14 @@ import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { COPY_THRESHOLD_BYTES, encodeFrameInto } from "../protocol/frame-encoder.js";
 import type { ConnectionEvents } from "./connection-events.js";
-import { scheduleFlush, type Flushable } from "./write-batcher.js";
+import { scheduleFlush, scheduleFlushAfterMicrotasks, type Flushable } from "./write-batcher.js";
+
+/** `#reading`: no read chunk is being processed... */
+const NOT_READING = 0;
+/** ...one is, its writes leave right after it... */
+const READING = 1;
+/** ...one is, its writes leave once the microtasks it started have run (see deferFlush). */
+const READING_DEFERRED = 2;
 
 /**
  * The buffer small frames are encoded into, shared by every connection (as Node's own Buffer
@@ -47,8 +54,12 @@ export abstract class BatchedWriter extends EventEmitter<ConnectionEvents> imple
   #batchSlab: Buffer | undefined;
   #batchStart = 0;
   #batchEnd = 0;
-  /** True while a read chunk is being processed: its writes are flushed right after it. */
-  #reading = false;
+  /**
+   * NOT_READING, or READING while a read chunk is being processed (its writes are flushed right
+   * after it), or READING_DEFERRED when work the chunk started finishes in microtasks (see
+   * {@link deferFlush}).
+   */
+  #reading = NOT_READING;
   #flushScheduled = false;
   /** Set once socket.end() was called or the socket closed: nothing more may be written. */
   #ended = false;
@@ -84,13 +95,32 @@ export abstract class BatchedWriter extends EventEmitter<ConnectionEvents> imple
    * connections still go through the write batcher.
    */
   protected beginRead(): void {
-    this.#reading = true;
+    this.#reading = READING;
   }
 
   /** The read chunk was processed (or threw): write what it produced. */
   protected endRead(): void {
-    this.#reading = false;
-    if (this.#pendingBytes > 0 && !this.#flushScheduled) this.flush();
+    const deferred = this.#reading === READING_DEFERRED;
+    this.#reading = NOT_READING;
+    if (this.#pendingBytes === 0 || this.#flushScheduled) return;
+    if (!deferred) {
+      this.flush();
+      return;
+    }
+    this.#flushScheduled = true;
+    scheduleFlushAfterMicrotasks(this);
+  }
+
+  /**
+   * @internal The read chunk being processed started work that finishes in microtasks (an API
+   * handler returned a promise: `await handle.sendText(…)` resumes one microtask later, and the
+   * next queued message runs after it). Its writes then leave in one write once those
+   * microtasks are done, instead of the first answer alone at the end of the read and the rest
+   * in a second write (two syscalls per read chunk: 44% of the server's time on the pipelined
+   * echo through the API). Does nothing outside a read.
+   */
+  deferFlush(): void {
+    if (this.#reading === READING) this.#reading = READING_DEFERRED;
   }
 
   /** Flushes what is queued and ends the socket's writable side. */
@@ -120,7 +150,7 @@ export abstract class BatchedWriter extends EventEmitter<ConnectionEvents> imple
     this.#pending.push(chunk);
     this.#pendingBytes += chunk.byteLength;
     if (chunk.byteLength > COPY_THRESHOLD_BYTES) this.#pendingLarge = true;
-    if (!this.#flushScheduled && !this.#reading) {
+    if (!this.#flushScheduled && this.#reading === NOT_READING) {
       this.#flushScheduled = true;
       scheduleFlush(this);
     }
@@ -149,7 +179,7 @@ export abstract class BatchedWriter extends EventEmitter<ConnectionEvents> imple
     slabUsed = encodeFrameInto(slab, slabUsed, opcode, payload, payloadBytes, fin);
     this.#batchEnd = slabUsed;
     this.#pendingBytes += frameBytes;
-    if (!this.#flushScheduled && !this.#reading) {
+    if (!this.#flushScheduled && this.#reading === NOT_READING) {
       this.#flushScheduled = true;
       scheduleFlush(this);
     }

@@ -24,6 +24,7 @@ import {
   type ConnectionInit,
   type ConnectionSink,
 } from "./connection-events.js";
+import { DeadlineQueue } from "./deadlines.js";
 import { DeflateChannel } from "./deflate-channel.js";
 
 export {
@@ -78,7 +79,8 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
   #queued: Buffer[] = [];
   #socketClosed = false;
   #error: Error | undefined;
-  #closeTimer: NodeJS.Timeout | undefined;
+  /** Whether the close timeout was started (see #armCloseTimer). */
+  #closeArmed = false;
   #heartbeatTimer: NodeJS.Timeout | undefined;
   #receivedSinceHeartbeat = false;
   #pingOutstanding = false;
@@ -288,13 +290,21 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
 
   /** Destroys the socket at once, without a closing handshake. `close` reports 1006. */
   terminate(): void {
+    this.#abort(false);
+  }
+
+  /**
+   * An abortive close: messages held back by pause() are discarded, so that `close` does not
+   * wait for a resume() that may never come. With `reset`, the TCP connection is reset (RST)
+   * rather than ended (FIN): see {@link resetSocket}.
+   */
+  #abort(reset: boolean): void {
     if (this.#state === ReadyState.CLOSED) return;
     this.#state = ReadyState.CLOSING;
     this.#core.stopReceiving();
-    // An abortive close: messages held back by pause() are discarded, so that `close` does not
-    // wait for a resume() that may never come.
     this.#queued.length = 0;
-    this.#socket.destroy();
+    if (reset) resetSocket(this.#socket);
+    else this.#socket.destroy();
   }
 
   /** Stops delivering incoming messages (from the next received chunk on) until resume(). */
@@ -428,7 +438,9 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     );
     this.#error ??= error;
     this.#emitError(error);
-    this.terminate();
+    // Reset, not ended: a peer cut for not reading would otherwise keep its socket ESTABLISHED,
+    // and our kernel the unsent bytes, until TCP gives up on its zero window.
+    this.#abort(true);
     return false;
   }
 
@@ -501,9 +513,10 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
   }
 
   #armCloseTimer(): void {
-    if (this.#closeTimer !== undefined || this.#socketClosed) return;
-    this.#closeTimer = setTimeout(destroySocket, this.#options.closeTimeoutMs, this.#socket);
-    this.#closeTimer.unref();
+    if (this.#closeArmed || this.#socketClosed) return;
+    this.#closeArmed = true;
+    // One shared timer per delay instead of a Timeout per closing connection (deadlines.ts).
+    closeDeadlines(this.#options.closeTimeoutMs).add(this.#socket);
   }
 
   #armHeartbeat(): void {
@@ -540,7 +553,7 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     this.#queued.length = 0;
     this.discardOutput();
     this.#deflate?.close();
-    if (this.#closeTimer !== undefined) clearTimeout(this.#closeTimer);
+    if (this.#closeArmed) closeDeadlines(this.#options.closeTimeoutMs).delete(this.#socket);
     if (this.#heartbeatTimer !== undefined) clearTimeout(this.#heartbeatTimer);
     const received = this.#core.closeReceived;
     const wasClean = received !== undefined && this.#core.closeSent !== undefined;
@@ -584,8 +597,33 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * Destroys `socket` with a TCP reset (RST, `SO_LINGER` 0): a plain destroy() closes the file
+ * descriptor, but the kernel still holds the unsent bytes and sends them, then a FIN, to a peer
+ * whose window is shut; it keeps the connection (and its buffers) until the peer reads or TCP
+ * gives up, minutes later. The reset frees both ends at once and tells the peer it was cut.
+ * A TLS socket's handle is not a TCP one (resetAndDestroy throws ERR_INVALID_HANDLE_TYPE before
+ * doing anything): it is destroyed plainly.
+ */
+function resetSocket(socket: Socket): void {
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
+  }
+}
+
 function destroySocket(socket: Socket): void {
   socket.destroy();
+}
+
+/** The close timeouts of every connection, one queue per `closeTimeoutMs` value in use. */
+const CLOSE_DEADLINES = new Map<number, DeadlineQueue<Socket>>();
+
+function closeDeadlines(delayMs: number): DeadlineQueue<Socket> {
+  let queue = CLOSE_DEADLINES.get(delayMs);
+  if (queue === undefined) CLOSE_DEADLINES.set(delayMs, (queue = new DeadlineQueue(delayMs, destroySocket)));
+  return queue;
 }
 
 function heartbeat(conn: WebSocketConnection): void {

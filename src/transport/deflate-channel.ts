@@ -16,6 +16,7 @@
  */
 
 import { InvalidStateError, ProtocolError } from "../errors.js";
+import { tooBigReason } from "../protocol/close-codes.js";
 import { CloseCode } from "../protocol/constants.js";
 import type { PreparedMessage } from "../protocol/prepared-message.js";
 import { toBuffer, type Protocol, type ProtocolHandler, type Role } from "../protocol/protocol.js";
@@ -265,7 +266,7 @@ export class DeflateChannel implements ProtocolHandler {
         core.fail(
           error instanceof InflateLimitError
             ? // RFC 6455 §7.4.1: 1009, "a message that is too big for it to process".
-              new ProtocolError("ERR_MESSAGE_TOO_BIG", CloseCode.MESSAGE_TOO_BIG, error.message)
+              new ProtocolError("ERR_MESSAGE_TOO_BIG", CloseCode.MESSAGE_TOO_BIG, tooBigReason("message", this.#maxMessageBytes))
             : // RFC 7692 §8: data that does not decompress is an invalid payload.
               new ProtocolError("ERR_INVALID_COMPRESSED_DATA", CloseCode.INVALID_PAYLOAD, `invalid compressed data: ${error.message}`),
         );

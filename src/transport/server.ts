@@ -26,6 +26,7 @@ import { prepareMessage } from "../protocol/prepared-message.js";
 import { compileAllowedOrigins, type OriginCheck } from "../protocol/origins.js";
 import { ReadyState } from "../protocol/protocol.js";
 import { WebSocketConnection } from "./connection.js";
+import { DeadlineQueue } from "./deadlines.js";
 import { negotiateDeflate } from "../protocol/permessage-deflate.js";
 import { resolvePerMessageDeflate, type ResolvedDeflateOptions } from "./deflate.js";
 import {
@@ -110,7 +111,6 @@ export interface ShutdownOptions {
 
 /** What the server holds for a socket during its opening handshake. */
 interface Handshake {
-  readonly timer: NodeJS.Timeout;
   /** The head parser (sockets the server parses HTTP for), dropped once the head is complete. */
   parser: HttpRequestParser | undefined;
 }
@@ -128,6 +128,8 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   #originAllowed: OriginCheck | undefined;
   #connections = new Set<WebSocketConnection>();
   #handshaking = new Map<Duplex, Handshake>();
+  /** The handshake timeouts: one timer for every handshaking socket (see deadlines.ts). */
+  readonly #handshakeDeadlines: DeadlineQueue<Duplex>;
   // Listeners shared by every socket of this server (they find their state through the socket):
   // no closures per connection, and nothing of the handshake stays reachable after it.
   readonly #onHandshakeData: (this: Socket, chunk: Buffer) => void;
@@ -147,6 +149,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     this.#maxConnections = options.maxConnections ?? 100_000;
     assertTimerMs("handshakeTimeoutMs", this.#handshakeTimeoutMs);
+    this.#handshakeDeadlines = new DeadlineQueue(this.#handshakeTimeoutMs, (socket) => this.#handshakeTimeout(socket));
     assertPositiveInteger("maxConnections", this.#maxConnections);
     this.#selectProtocol = options.selectProtocol;
     this.#beforeUpgrade = options.beforeUpgrade;
@@ -156,8 +159,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       server.#handshakeData(this, chunk);
     };
     this.#onHandshakeClose = function () {
-      const state = server.#handshaking.get(this);
-      if (state !== undefined) server.#endHandshake(this, state.timer);
+      if (server.#handshaking.has(this)) server.#endHandshake(this);
     };
     this.#onConnectionClose = function () {
       server.#connections.delete(this);
@@ -238,8 +240,8 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       versionMinor: req.httpVersionMinor,
       headers: HttpHeaders.fromRaw(req.rawHeaders),
     };
-    const timer = this.#startHandshake(socket, undefined);
-    void this.#upgrade(socket as Socket, requestHead, head, timer, path);
+    this.#startHandshake(socket, undefined);
+    void this.#upgrade(socket as Socket, requestHead, head, path);
   }
 
   /** Runs the whole handshake, HTTP parsing included, on a raw TCP socket. */
@@ -252,25 +254,19 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     socket.on("data", this.#onHandshakeData);
   }
 
-  /** Tracks `socket` as handshaking: the timeout, the shared listeners. Returns the timer. */
-  #startHandshake(socket: Duplex, parser: HttpRequestParser | undefined): NodeJS.Timeout {
-    const timer = setTimeout(WebSocketServer.#timedOut, this.#handshakeTimeoutMs, this, socket);
-    timer.unref();
-    this.#handshaking.set(socket, { timer, parser });
+  /** Tracks `socket` as handshaking: the timeout, the shared listeners. */
+  #startHandshake(socket: Duplex, parser: HttpRequestParser | undefined): void {
+    this.#handshakeDeadlines.add(socket);
+    this.#handshaking.set(socket, { parser });
     socket.on("close", this.#onHandshakeClose);
     socket.on("error", ignoreHandshakeSocketError);
-    return timer;
   }
 
   /** The handshake of `socket` is over (upgraded or closed): forget it. */
-  #endHandshake(socket: Duplex, timer: NodeJS.Timeout): void {
-    clearTimeout(timer);
+  #endHandshake(socket: Duplex): void {
+    this.#handshakeDeadlines.delete(socket);
     this.#handshaking.delete(socket);
     socket.off("close", this.#onHandshakeClose);
-  }
-
-  static #timedOut(server: WebSocketServer, socket: Duplex): void {
-    server.#handshakeTimeout(socket);
   }
 
   #handshakeData(socket: Socket, chunk: Buffer): void {
@@ -282,19 +278,18 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     socket.off("data", this.#onHandshakeData);
     state.parser = undefined;
     if (result.state === "error") {
-      clearTimeout(state.timer);
+      this.#handshakeDeadlines.delete(socket);
       this.#reject(socket, result.error);
       return;
     }
     socket.pause();
-    void this.#upgrade(socket, result.head, result.rest, state.timer, this.#path);
+    void this.#upgrade(socket, result.head, result.rest, this.#path);
   }
 
   async #upgrade(
     socket: Socket,
     head: HttpRequestHead,
     rest: Buffer,
-    timer: NodeJS.Timeout,
     path: string | undefined,
   ): Promise<void> {
     let request: UpgradeRequest;
@@ -336,11 +331,11 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
         throw new HandshakeError("ERR_TOO_MANY_CONNECTIONS", 503, "too many connections");
       }
     } catch (error) {
-      clearTimeout(timer);
+      this.#handshakeDeadlines.delete(socket);
       this.#reject(socket, toHandshakeError(error));
       return;
     }
-    this.#endHandshake(socket, timer);
+    this.#endHandshake(socket);
     socket.off("error", ignoreHandshakeSocketError);
     socket.write(buildAcceptResponse(request.key, { protocol, extensions: deflate?.response }));
     const connection = new WebSocketConnection(socket, {
@@ -458,11 +453,9 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     this.#closing = true;
     for (const { server, listener } of this.#attached) server.off("upgrade", listener);
     this.#attached = [];
-    for (const [socket, state] of this.#handshaking) {
-      clearTimeout(state.timer);
-      socket.destroy();
-    }
+    for (const socket of this.#handshaking.keys()) socket.destroy();
     this.#handshaking.clear();
+    this.#handshakeDeadlines.clear();
     const listening = new Promise<void>((resolve) => {
       if (this.#netServer === undefined) resolve();
       else this.#netServer.close(() => resolve());

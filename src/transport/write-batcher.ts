@@ -24,6 +24,25 @@ export function scheduleFlush(target: Flushable): void {
   }
 }
 
+/**
+ * Queues `target.flush()` for the end of the current tick, after the microtasks queued so far
+ * and those they queue. Node runs the microtasks of a callback before its nextTick queue only
+ * when no tick was scheduled by the callback itself (a nextTick scheduled from inside a
+ * microtask runs once the microtask queue is empty): so the tick is scheduled from a
+ * microtask. Call once per tick per target.
+ */
+export function scheduleFlushAfterMicrotasks(target: Flushable): void {
+  dirty.push(target);
+  if (!scheduled) {
+    scheduled = true;
+    queueMicrotask(scheduleFlushAll);
+  }
+}
+
+function scheduleFlushAll(): void {
+  process.nextTick(flushAll);
+}
+
 function flushAll(): void {
   scheduled = false;
   // A flush may emit 'drain', whose listener may write again: those targets are appended and

@@ -451,10 +451,14 @@ test("a non-Error thrown by a handler reaches onError as a WyndError with the va
 test("a failing onConnection handler is reported and its connection is closed with 1011", { timeout: 10_000 }, async () => {
   const reported = gate<Error>();
   const closeEvents: CloseEvent[] = [];
+  const serverClosed = gate();
   const { wynd, port } = await server((w) => {
     w.onError((error) => reported.open(error));
     w.onConnection(async (conn) => {
-      conn.onClose((event) => closeEvents.push(event));
+      conn.onClose((event) => {
+        closeEvents.push(event);
+        serverClosed.open();
+      });
       await tick(5);
       throw new Error("setup failed");
     });
@@ -463,6 +467,9 @@ test("a failing onConnection handler is reported and its connection is closed wi
   assert.equal((await reported.promise).message, "setup failed");
   const ended = await peer.closed;
   assert.equal(ended.code, 1011);
+  // The server reports its close when its socket closes, which on a loaded machine may come
+  // well after the client saw the end: wait for it rather than for a fixed delay.
+  await serverClosed.promise;
   await tick();
   assert.equal(closeEvents.length, 1);
   assert.equal(wynd.clients().length, 0);

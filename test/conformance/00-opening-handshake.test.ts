@@ -193,9 +193,13 @@ conformanceCase("H.25 a request without Host is refused with 400", () =>
   expectRefusal(request({ headers: { Host: null } }), 400),
 );
 
-conformanceCase("H.26 an HTTP/1.0 request is refused (400 or 505)", () =>
-  expectRefusal(request({ httpVersion: "1.0" }), [400, 505]),
-);
+conformanceCase("H.26 an HTTP/1.0 request is refused with 400, not 505 (the same major version); HTTP/2.0 with 505", async () => {
+  // RFC 9110 §15.6.6: 505 is for a major version the server does not support; RFC 6455
+  // §4.2.1 makes an HTTP/1.0 handshake a client error ("such as 400 Bad Request").
+  const old = await expectRefusal(request({ httpVersion: "1.0" }), 400);
+  assert.match(old.body.toString(), /HTTP\/1\.1/);
+  await expectRefusal(request({ httpVersion: "2.0" }), 505);
+});
 
 conformanceCase("H.27 header lines ending with a bare LF are refused with 400", () =>
   expectRefusal(request().replace(/\r\n/g, "\n"), 400),

@@ -1,6 +1,7 @@
 // Autobahn §9 Limits/Performance: large messages (up to 16 MiB), a 4 MiB message in fragments
 // of 64 bytes to 4 MiB, 1 MiB frames written in small chops, and many small round trips — all
 // echoed byte for byte. No timing is asserted: only correctness under volume.
+import assert from "node:assert/strict";
 import { useEchoServer } from "../helpers/conformance-server.js";
 import {
   OP,
@@ -55,7 +56,11 @@ KINDS.forEach(([kind, opcode], k) => {
   });
 });
 
-// 9.3 / 9.4: a 4 MiB message in fragments of 64 bytes to 4 MiB.
+// 9.3 / 9.4: a 4 MiB message in fragments of 64 bytes to 4 MiB, cut as Autobahn's fragmenter
+// cuts it (autobahn/websocket/protocol.py, sendMessage): a fragment ends the message only when
+// the payload runs out *inside* it, so a payload that divides evenly gets an empty final frame
+// (9.3.1: 65,536 fragments of 64 bytes + 1 empty = 65,537 frames); a payload no larger than one
+// fragment is sent unfragmented.
 const FRAGMENT_SIZES = [64, 256, 1 * KiB, 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, 1 * MiB, 4 * MiB];
 KINDS.forEach(([kind, opcode], k) => {
   FRAGMENT_SIZES.forEach((fragment, i) => {
@@ -63,12 +68,13 @@ KINDS.forEach(([kind, opcode], k) => {
       const client = await connectRaw(echo.port, { rng });
       const data = payload(rng, opcode, 4 * MiB);
       const frames: Buffer[] = [];
-      for (let offset = 0; offset < data.length; offset += fragment) {
+      if (data.length <= fragment) frames.push(client.encode({ opcode, payload: data }));
+      for (let offset = 0, done = data.length <= fragment; !done; offset += fragment) {
+        done = offset + fragment > data.length;
         const end = Math.min(data.length, offset + fragment);
-        frames.push(
-          client.encode({ opcode: offset === 0 ? opcode : OP.CONTINUATION, payload: data.subarray(offset, end), fin: end === data.length }),
-        );
+        frames.push(client.encode({ opcode: offset === 0 ? opcode : OP.CONTINUATION, payload: data.subarray(offset, end), fin: done }));
       }
+      if (fragment === 64) assert.equal(frames.length, 65_537, "9.x.1 has the empty final frame");
       client.send(Buffer.concat(frames));
       await client.expectFrame({ opcode, payload: data });
       await finish(client);

@@ -254,7 +254,7 @@ conformanceCase("12.x.8 a decompression bomb (1.6 MB inflating to 258 MB) fails 
   // Under the wire limit: the 1 MiB applies to the inflated size.
   const bomb = deflateBomb(600_000); // 975 KB inflating to 155 MB
   client.sendFrame({ opcode: OP.BINARY, rsv: RSV.RSV1, payload: bomb });
-  await client.expectClose(1009);
+  await client.expectClose(1009, { reason: `message too big (limit ${LIMIT} bytes)` });
 });
 
 conformanceCase("12.x.9 a message inflating to exactly the limit is echoed; one byte more fails with 1009", async ({ rng }) => {
@@ -264,7 +264,7 @@ conformanceCase("12.x.9 a message inflating to exactly the limit is echoed; one 
   assert.equal(echo.rsv, RSV.RSV1);
   assert.equal(inflateMessage(echo.payload).length, LIMIT);
   client.sendFrame({ opcode: OP.BINARY, rsv: RSV.RSV1, payload: compressMessage(Buffer.alloc(LIMIT + 1, 1)) });
-  await client.expectClose(1009);
+  await client.expectClose(1009, { reason: `message too big (limit ${LIMIT} bytes)` });
 });
 
 conformanceCase("12.x.10 compressed messages then a Close frame in one write: every echo, then the Close", async ({ rng }) => {

@@ -17,6 +17,10 @@ const SMALL_FRAGMENTS = 16;
 
 const echo = useEchoServer();
 const small = useEchoServer({ maxMessageBytes: SMALL_MESSAGE_BYTES, maxFragmentsPerMessage: SMALL_FRAGMENTS });
+/** Only the byte limit set: maxFragmentsPerMessage takes its default, maxMessageBytes + 1. */
+const derived = useEchoServer({ maxMessageBytes: SMALL_MESSAGE_BYTES });
+/** The close reason of a message over the small server's byte limit. */
+const TOO_BIG = `message too big (limit ${SMALL_MESSAGE_BYTES} bytes)`;
 
 /** The header (with mask key) of `spec`, without its payload. */
 function headerOnly(spec: FrameSpec & { declaredLength: number | bigint }): Buffer {
@@ -35,19 +39,19 @@ conformanceCase("L.1 a binary frame of exactly maxMessageBytes is echoed", async
 conformanceCase("L.2 a frame header announcing maxMessageBytes + 1 fails with 1009 before any payload is sent", async ({ rng }) => {
   const client = await connectRaw(small.port, { rng });
   client.send(headerOnly({ opcode: OP.BINARY, declaredLength: SMALL_MESSAGE_BYTES + 1 }));
-  await client.expectClose(1009);
+  await client.expectClose(1009, { reason: TOO_BIG });
 });
 
 conformanceCase("L.3 a text frame header announcing 2^53 bytes fails with 1009 from the header alone", async ({ rng }) => {
   const client = await connectRaw(small.port, { rng });
   client.send(headerOnly({ opcode: OP.TEXT, declaredLength: 2n ** 53n }));
-  await client.expectClose(1009);
+  await client.expectClose(1009, { reason: TOO_BIG });
 });
 
 conformanceCase("L.4 the 64 MiB server also fails a 64 MiB + 1 header with 1009 from the header alone", async ({ rng }) => {
   const client = await connectRaw(echo.port, { rng });
   client.send(headerOnly({ opcode: OP.BINARY, declaredLength: 64 * 1024 * 1024 + 1 }));
-  await client.expectClose(1009);
+  await client.expectClose(1009, { reason: `message too big (limit ${64 * 1024 * 1024} bytes)` });
 });
 
 conformanceCase("L.5 fragments summing to exactly maxMessageBytes are echoed whole", async ({ rng }) => {
@@ -64,7 +68,7 @@ conformanceCase("L.6 a continuation header taking the message over maxMessageByt
   const client = await connectRaw(small.port, { rng });
   client.sendFrame({ opcode: OP.TEXT, payload: "a".repeat(1000), fin: false });
   client.send(headerOnly({ opcode: OP.CONTINUATION, declaredLength: SMALL_MESSAGE_BYTES - 1000 + 1 }));
-  await client.expectClose(1009);
+  await client.expectClose(1009, { reason: TOO_BIG });
 });
 
 conformanceCase("L.7 a message of exactly maxFragmentsPerMessage fragments is echoed", async ({ rng }) => {
@@ -84,7 +88,34 @@ conformanceCase("L.8 one fragment more than maxFragmentsPerMessage fails with 10
     client.encode({ opcode: i === 0 ? OP.TEXT : OP.CONTINUATION, payload: "x", fin: i === SMALL_FRAGMENTS }),
   );
   client.send(Buffer.concat(frames));
-  await client.expectClose(1009);
+  await client.expectClose(1009, { reason: `message too fragmented (limit ${SMALL_FRAGMENTS} frames)` });
+});
+
+/** `data` in one-byte fragments followed by `empty` empty ones, the last one final. */
+function oneByteThenEmpty(client: { encode(spec: FrameSpec): Buffer }, data: Buffer, empty: number): Buffer {
+  const count = data.length + empty;
+  return Buffer.concat(
+    Array.from({ length: count }, (_, i) =>
+      client.encode({ opcode: i === 0 ? OP.BINARY : OP.CONTINUATION, payload: data.subarray(i, i + 1), fin: i === count - 1 }),
+    ),
+  );
+}
+
+conformanceCase("L.7b by default, maxMessageBytes one-byte fragments and an empty final frame (maxMessageBytes + 1 frames) are echoed", async ({ rng }) => {
+  // Autobahn 9.3.1/9.4.1 in small: the fragmenter adds an empty final frame when the payload
+  // divides evenly, so the largest message in the finest fragments has one frame per byte + 1.
+  const client = await connectRaw(derived.port, { rng });
+  const data = randomBytes(rng, SMALL_MESSAGE_BYTES);
+  client.send(oneByteThenEmpty(client, data, 1));
+  await client.expectFrame({ opcode: OP.BINARY, payload: data });
+  client.sendClose(1000);
+  await client.expectClose(1000);
+});
+
+conformanceCase("L.8b by default, one more (empty) frame than maxMessageBytes + 1 fails with 1009 and says why", async ({ rng }) => {
+  const client = await connectRaw(derived.port, { rng });
+  client.send(oneByteThenEmpty(client, randomBytes(rng, SMALL_MESSAGE_BYTES), 2));
+  await client.expectClose(1009, { reason: `message too fragmented (limit ${SMALL_MESSAGE_BYTES + 1} frames)` });
 });
 
 conformanceCase("L.9 control frames are not counted against maxMessageBytes: a 125-byte ping mid-message is answered", async ({ rng }) => {

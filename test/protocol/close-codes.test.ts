@@ -1,7 +1,7 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { ProtocolError } from "../../src/errors.js";
-import { isValidWireCloseCode, readClosePayload } from "../../src/protocol/close-codes.js";
+import { closeReasonFor, isValidWireCloseCode, readClosePayload, tooBigReason, tooManyFragmentsReason } from "../../src/protocol/close-codes.js";
 import { FrameErrorCode } from "../../src/protocol/frame-errors.js";
 import { KOSME } from "../helpers/protocol-testing.js";
 
@@ -47,5 +47,24 @@ describe("readClosePayload (RFC 6455 §5.5.1)", () => {
       assert.equal(result.code, code);
       assert.equal(result.closeCode, closeCode);
     }
+  });
+});
+
+describe("closeReasonFor: the reason of the Close frame that fails a connection", () => {
+  test("a 1009 says which limit was passed, within the 123 bytes of a reason even at the largest limit", () => {
+    const largest = Number.MAX_SAFE_INTEGER;
+    for (const reason of [tooBigReason("message", 1024), tooBigReason("frame", largest), tooManyFragmentsReason(largest)]) {
+      assert.equal(closeReasonFor(new ProtocolError("ERR_MESSAGE_TOO_BIG", 1009, reason)), reason);
+      assert.ok(Buffer.byteLength(reason) <= 123, reason);
+    }
+    assert.equal(tooBigReason("message", 1024), "message too big (limit 1024 bytes)");
+    assert.equal(tooManyFragmentsReason(largest), `message too fragmented (limit ${largest} frames)`);
+  });
+
+  test("other codes carry no reason, and a 1009 message over 123 bytes is left out rather than cut", () => {
+    assert.equal(closeReasonFor(new ProtocolError("ERR_INVALID_UTF8", 1007, "invalid UTF-8 in a text message")), "");
+    assert.equal(closeReasonFor(new ProtocolError("ERR_INVALID_OPCODE", 1002, "opcode 3")), "");
+    assert.equal(closeReasonFor(new ProtocolError("ERR_MESSAGE_TOO_BIG", 1009, "x".repeat(123))), "x".repeat(123));
+    assert.equal(closeReasonFor(new ProtocolError("ERR_MESSAGE_TOO_BIG", 1009, "é".repeat(62))), ""); // 124 bytes
   });
 });

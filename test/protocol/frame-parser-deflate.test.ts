@@ -162,6 +162,57 @@ describe("frame parser with permessage-deflate (RFC 7692 §6)", () => {
   });
 });
 
+describe("assembling a compressed message in tiny fragments", () => {
+  it("grows its buffer by doubling up to the wire bound, not one fragment at a time past maxMessageBytes", () => {
+    // A compressed message may pass maxMessageBytes on the wire by up to compressedBound: a
+    // buffer capped at maxMessageBytes would be reallocated (and copied whole) for every further
+    // fragment there, quadratic work for a peer sending 1-byte fragments.
+    const limit = 16 * 1024;
+    const wire = compressedBound(limit);
+    const bytes = Buffer.alloc(limit + 500);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7) & 0xff;
+    const frames = Buffer.concat(
+      Array.from({ length: bytes.length }, (_, i) =>
+        from("client", { opcode: i === 0 ? Opcode.BINARY : Opcode.CONTINUATION, rsv: i === 0 ? RSV1 : 0, payload: bytes.subarray(i, i + 1), fin: i === bytes.length - 1 }),
+      ),
+    );
+    const delivered: Buffer[] = [];
+    const recorder = new DeflateRecorder();
+    recorder.onCompressedMessage = (data: Buffer) => {
+      delivered.push(data);
+      parser.resume();
+    };
+    const parser = new FrameParser(recorder, { role: "client", perMessageDeflate: true, maxMessageBytes: limit });
+    parser.push(frames);
+    assert.equal(delivered.length, 1, recorder.events.join(", "));
+    assert.ok(delivered[0]!.equals(bytes));
+    // 1 KiB doubling to 16 KiB, then one step to the wire bound: not limit + 500 exactly.
+    assert.equal(delivered[0]!.buffer.byteLength, wire);
+  });
+
+  it("allows a compressed message the same wire allowance in frames as in bytes (maxMessageBytes + 1 frames by default)", () => {
+    const limit = 1000;
+    const wire = compressedBound(limit + 1); // the allowance of the default bound, limit + 1 frames
+    const message = (frames: number): Buffer =>
+      Buffer.concat(
+        Array.from({ length: frames }, (_, i) =>
+          from("client", { opcode: i === 0 ? Opcode.BINARY : Opcode.CONTINUATION, rsv: i === 0 ? RSV1 : 0, payload: "", fin: i === frames - 1 }),
+        ),
+      );
+    assert.deepEqual(run("client", [message(wire)], true, limit).events, [compressedEvent("", true)]);
+    assert.deepEqual(run("client", [message(wire + 1)], true, limit).events, [error("ERR_TOO_MANY_FRAGMENTS", 1009)]);
+    // Uncompressed, the bound is exact.
+    const plain = (frames: number): Buffer =>
+      Buffer.concat(
+        Array.from({ length: frames }, (_, i) =>
+          from("client", { opcode: i === 0 ? Opcode.BINARY : Opcode.CONTINUATION, payload: "", fin: i === frames - 1 }),
+        ),
+      );
+    assert.equal(run("client", [plain(limit + 1)], true, limit).events.length, 1);
+    assert.deepEqual(run("client", [plain(limit + 2)], true, limit).events, [error("ERR_TOO_MANY_FRAGMENTS", 1009)]);
+  });
+});
+
 describe("protocol with permessage-deflate", () => {
   it("forwards compressed messages, suspends, and fails with the given code (Close frame written)", () => {
     const recorder = new DeflateRecorder();
@@ -173,7 +224,8 @@ describe("protocol with permessage-deflate", () => {
     protocol.fail(new ProtocolError("ERR_MESSAGE_TOO_BIG", 1009, "too big"));
     assert.equal(protocol.suspended, false);
     assert.deepEqual(recorder.events, [compressedEvent("abc", true), error("ERR_MESSAGE_TOO_BIG", 1009)]);
-    assert.deepEqual([...recorder.written], [0x88, 0x02, 0x03, 0xf1]);
+    // A 1009 carries the error's message as its reason (RFC 6455 §5.5.1: at most 123 bytes).
+    assert.deepEqual([...recorder.written], [0x88, 0x09, 0x03, 0xf1, ...Buffer.from("too big")]);
     protocol.fail(new ProtocolError("ERR_SECOND", 1002, "ignored"));
     assert.equal(recorder.events.length, 2, "only the first failure counts");
   });

@@ -443,6 +443,43 @@ describe("size limits", () => {
       assert.deepEqual(parseAllWays(message(6), options), [error("ERR_TOO_MANY_FRAGMENTS", 1009)]);
     });
 
+    it(`${role} by default accepts maxMessageBytes + 1 frames (one-byte fragments and an empty final frame) and fails one more`, () => {
+      // Only the byte limit is set: the fragment bound derives from it (see MessageLimits).
+      const limit = 8;
+      const message = (bytes: number, empty: number): Buffer =>
+        Buffer.concat(
+          Array.from({ length: bytes + empty }, (_, i) =>
+            from(role, { opcode: i === 0 ? Opcode.BINARY : Opcode.CONTINUATION, payload: i < bytes ? "x" : "", fin: i === bytes + empty - 1 }),
+          ),
+        );
+      const options = { role, maxMessageBytes: limit };
+      assert.deepEqual(parseAllWays(message(limit, 1), options), [binary(Buffer.from("x".repeat(limit)))]);
+      assert.deepEqual(parseAllWays(message(limit, 2), options), [error("ERR_TOO_MANY_FRAGMENTS", 1009)]);
+      // Empty frames alone reach the bound too; a byte more is the byte limit's.
+      assert.deepEqual(parseAllWays(message(0, limit + 1), options), [binary(Buffer.alloc(0))]);
+      assert.deepEqual(parseAllWays(message(0, limit + 2), options), [error("ERR_TOO_MANY_FRAGMENTS", 1009)]);
+      assert.deepEqual(parseAllWays(message(limit + 1, 0), options), [error("ERR_MESSAGE_TOO_BIG", 1009)]);
+    });
+
+    it(`${role}: a fragment costs no memory beyond its bytes (100,000 empty fragments and one byte fit the first buffer)`, () => {
+      const count = 100_000;
+      const frames = Buffer.concat(
+        Array.from({ length: count + 1 }, (_, i) =>
+          from(role, { opcode: i === 0 ? Opcode.BINARY : Opcode.CONTINUATION, payload: i === count ? "z" : "", fin: i === count }),
+        ),
+      );
+      const recorder = new Recorder();
+      const parser = new FrameParser(recorder, { role });
+      parser.push(frames);
+      const delivered = recorder.messages;
+      assert.equal(delivered.length, 1);
+      assert.equal(delivered[0]!.toString(), "z");
+      // No object or array slot per fragment, and no growth: the assembling buffer is the first
+      // one (1 KiB, from Node's 8 KiB allocation pool), whatever the number of frames.
+      assert.ok(delivered[0]!.buffer.byteLength <= 8192, `backed by ${delivered[0]!.buffer.byteLength} bytes`);
+      assert.equal(parser.bufferedBytes, 0);
+    });
+
     it(`${role} fails a declared length of 2^53 with 1009 and one of 2^63 with 1002 from the header alone`, () => {
       for (const [declared, expected] of [
         [2 ** 53, error("ERR_FRAME_TOO_BIG", 1009)],

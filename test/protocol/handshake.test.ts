@@ -125,7 +125,7 @@ describe("validateUpgradeRequest rejects", () => {
   const cases: ReadonlyArray<readonly [string, () => HttpRequestHead, string, number, Array<[string, string]>?]> = [
     ["a POST with 405 and Allow: GET", () => request(BASE_HEADERS, "POST /chat HTTP/1.1"), "ERR_METHOD_NOT_ALLOWED", 405, [["Allow", "GET"]]],
     ["a lower-case get with 405", () => request(BASE_HEADERS, "get /chat HTTP/1.1"), "ERR_METHOD_NOT_ALLOWED", 405, [["Allow", "GET"]]],
-    ["HTTP/1.0 with 505", () => request(BASE_HEADERS, "GET /chat HTTP/1.0"), "ERR_UNSUPPORTED_HTTP_VERSION", 505],
+    ["HTTP/1.0 with 400 (same major version: not a 505, RFC 9110 §15.6.6)", () => request(BASE_HEADERS, "GET /chat HTTP/1.0"), "ERR_UNSUPPORTED_HTTP_VERSION", 400],
     ["HTTP/2.0 with 505", () => request(BASE_HEADERS, "GET /chat HTTP/2.0"), "ERR_UNSUPPORTED_HTTP_VERSION", 505],
     ["a missing Host with 400", () => request(withHeader("Host")), "ERR_INVALID_HOST", 400],
     ["a duplicate Host with 400", () => request(withHeader("Host", "a", "a")), "ERR_INVALID_HOST", 400],

@@ -169,14 +169,22 @@ describe("closing handshake (RFC 6455 §5.5.1, §7.1)", () => {
 
 describe("protocol errors (RFC 6455 §7.1.7)", () => {
   for (const role of ROLES) {
-    const violations: ReadonlyArray<readonly [string, Buffer, string, number, Partial<ProtocolOptions>]> = [
-      ["a frame masked the wrong way", from(other(role), { opcode: Opcode.TEXT, payload: "x" }), role === "server" ? "ERR_UNMASKED_FRAME" : "ERR_MASKED_FRAME", 1002, {}],
-      ["a reserved opcode", from(role, { opcode: 0x3 }), "ERR_INVALID_OPCODE", 1002, {}],
-      ["invalid UTF-8 in a text message", from(role, { opcode: Opcode.TEXT, payload: hex("ce ba ff") }), "ERR_INVALID_UTF8", 1007, {}],
-      ["a frame over maxFrameBytes", from(role, { opcode: Opcode.BINARY, payload: Buffer.alloc(65) }), "ERR_FRAME_TOO_BIG", 1009, { maxFrameBytes: 64 }],
-      ["a close code not allowed on the wire", from(role, { opcode: Opcode.CLOSE, payload: closePayload(1005) }), "ERR_INVALID_CLOSE_CODE", 1002, {}],
+    const fragments = (...payloads: number[]): Buffer =>
+      Buffer.concat(payloads.map((bytes, i) =>
+        from(role, { opcode: i === 0 ? Opcode.BINARY : Opcode.CONTINUATION, payload: Buffer.alloc(bytes), fin: i === payloads.length - 1 }),
+      ));
+    // The last column is the close reason: a 1009 says which limit was passed, others say nothing.
+    const violations: ReadonlyArray<readonly [string, Buffer, string, number, Partial<ProtocolOptions>, string]> = [
+      ["a frame masked the wrong way", from(other(role), { opcode: Opcode.TEXT, payload: "x" }), role === "server" ? "ERR_UNMASKED_FRAME" : "ERR_MASKED_FRAME", 1002, {}, ""],
+      ["a reserved opcode", from(role, { opcode: 0x3 }), "ERR_INVALID_OPCODE", 1002, {}, ""],
+      ["invalid UTF-8 in a text message", from(role, { opcode: Opcode.TEXT, payload: hex("ce ba ff") }), "ERR_INVALID_UTF8", 1007, {}, ""],
+      ["a frame over maxFrameBytes", from(role, { opcode: Opcode.BINARY, payload: Buffer.alloc(65) }), "ERR_FRAME_TOO_BIG", 1009, { maxFrameBytes: 64 }, "frame too big (limit 64 bytes)"],
+      ["a single frame over maxMessageBytes", from(role, { opcode: Opcode.BINARY, payload: Buffer.alloc(65) }), "ERR_FRAME_TOO_BIG", 1009, { maxMessageBytes: 64 }, "message too big (limit 64 bytes)"],
+      ["fragments adding up past maxMessageBytes", fragments(40, 25), "ERR_MESSAGE_TOO_BIG", 1009, { maxMessageBytes: 64 }, "message too big (limit 64 bytes)"],
+      ["a message over maxFragmentsPerMessage", fragments(1, 1, 1), "ERR_TOO_MANY_FRAGMENTS", 1009, { maxFragmentsPerMessage: 2 }, "message too fragmented (limit 2 frames)"],
+      ["a close code not allowed on the wire", from(role, { opcode: Opcode.CLOSE, payload: closePayload(1005) }), "ERR_INVALID_CLOSE_CODE", 1002, {}, ""],
     ];
-    for (const [name, bad, code, closeCode, limits] of violations) {
+    for (const [name, bad, code, closeCode, limits, reason] of violations) {
       it(`${role} fails the connection on ${name}: one Close frame with ${closeCode}, onProtocolError, nothing delivered after`, () => {
         const input = Buffer.concat([
           from(role, { opcode: Opcode.TEXT, payload: "ok" }),
@@ -200,9 +208,9 @@ describe("protocol errors (RFC 6455 §7.1.7)", () => {
         });
         assert.deepEqual(outcome, {
           events: [textEvent("ok"), errorEvent(code, closeCode)],
-          closes: [`${closeCode}:`],
+          closes: [`${closeCode}:${reason}`],
           state: ReadyState.CLOSED,
-          closeSent: { code: closeCode, reason: "" },
+          closeSent: { code: closeCode, reason },
           closeReceived: undefined,
         });
       });

@@ -11,11 +11,17 @@ import type { WebSocketConnection } from "../../src/transport/connection.js";
 import { wsEcho, wsOpened } from "../helpers/interop.js";
 import { RecordingPeer, SAMPLE_KEY, acceptFor, parseFrames, upgradePeer, upgradeRequest, type ReceivedFrame } from "../helpers/recording-peer.js";
 
-/** Waits for a Close frame from the peer and returns its code (1005 when it has none). */
-async function closeCodeFrom(peer: RecordingPeer): Promise<number> {
+/** Waits for a Close frame from the peer and returns its code (1005 when it has none) and reason. */
+async function closeFrom(peer: RecordingPeer): Promise<{ code: number; reason: string }> {
   let close: ReceivedFrame | undefined;
   await peer.until(() => (close = parseFrames(peer.received).frames.find((f) => f.opcode === 8)) !== undefined, "a Close frame");
-  return close!.payload.length >= 2 ? close!.payload.readUInt16BE(0) : 1005;
+  const payload = close!.payload;
+  return payload.length >= 2 ? { code: payload.readUInt16BE(0), reason: payload.toString("utf8", 2) } : { code: 1005, reason: "" };
+}
+
+/** Waits for a Close frame from the peer and returns its code (1005 when it has none). */
+async function closeCodeFrom(peer: RecordingPeer): Promise<number> {
+  return (await closeFrom(peer)).code;
 }
 
 const MASK = Buffer.from([0x12, 0x34, 0x56, 0x78]);
@@ -51,6 +57,26 @@ function oneByteFragments(bytes: Buffer, opcode: number): Buffer {
     frames.push(clientFrame(i === 0 ? opcode : 0, bytes.subarray(i, i + 1), i === bytes.length - 1));
   }
   return Buffer.concat(frames);
+}
+
+/**
+ * `bytes` as a binary message of one-byte fragments followed by `empty` empty ones (the last
+ * frame final), masked with {@link MASK}, written straight into one buffer: a million frames
+ * as a million Buffers would cost the test more than the server.
+ */
+function finestFragments(bytes: Buffer, empty: number): Buffer {
+  const count = bytes.length + empty;
+  const out = Buffer.alloc(bytes.length * 7 + empty * 6);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const hasByte = i < bytes.length;
+    out[at++] = (i === count - 1 ? 0x80 : 0) | (i === 0 ? 0x02 : 0x00);
+    out[at++] = 0x80 | (hasByte ? 1 : 0);
+    MASK.copy(out, at);
+    at += 4;
+    if (hasByte) out[at++] = bytes[i]! ^ MASK[0]!;
+  }
+  return out;
 }
 
 // ----- the server under test -----
@@ -212,7 +238,7 @@ describe("robustness: regressions for ws denial-of-service advisories", () => {
       const connection = await s.connectionFor(path);
       // Only the header: the server must decide without waiting for (or buffering) a payload.
       await peer.write(header);
-      assert.equal(await closeCodeFrom(peer), 1009, what);
+      assert.deepEqual(await closeFrom(peer), { code: 1009, reason: "message too big (limit 1000 bytes)" }, what);
       await peer.until(() => peer.ended, "the server's FIN");
       // Payload bytes sent now are discarded, not assembled.
       await peer.write(Buffer.alloc(256 * 1024));
@@ -225,7 +251,7 @@ describe("robustness: regressions for ws denial-of-service advisories", () => {
     const peer = await upgradePeer(s.port, "/sum");
     const connection = await s.connectionFor("/sum");
     await peer.write(Buffer.concat([clientFrame(2, Buffer.alloc(600), false), frameHeader(0x00, 401)]));
-    assert.equal(await closeCodeFrom(peer), 1009);
+    assert.deepEqual(await closeFrom(peer), { code: 1009, reason: "message too big (limit 1000 bytes)" });
     assert.equal((connection.error as { code?: string } | undefined)?.code, "ERR_MESSAGE_TOO_BIG");
     peer.socket.end();
     await peer.whenClosed;
@@ -269,6 +295,7 @@ describe("robustness: regressions for ws denial-of-service advisories", () => {
         peer.off("data", check);
         assert.equal(close.masked, true);
         assert.equal(close.payload.readUInt16BE(0), 1009);
+        assert.equal(close.payload.toString("utf8", 2), `message too big (limit ${1024 * 1024} bytes)`);
         resolve();
       };
       peer.on("data", check);
@@ -307,21 +334,46 @@ describe("robustness: many tiny fragments", () => {
     await peer.whenClosed;
   });
 
-  it("accepts exactly maxFragmentsPerMessage fragments and fails one more with 1009", { timeout: 30_000 }, async (t) => {
-    for (const limit of [100, undefined]) {
-      const max = limit ?? 65_536; // the default
-      const s = await target(t, limit === undefined ? {} : { maxFragmentsPerMessage: limit });
+  it("accepts exactly maxFragmentsPerMessage fragments and fails one more with 1009 and its reason", { timeout: 30_000 }, async (t) => {
+    const max = 100;
+    const s = await target(t, { maxFragmentsPerMessage: max });
+    const ok = await upgradePeer(s.port, "/ok");
+    await ok.write(oneByteFragments(Buffer.alloc(max, 0x61), 2));
+    await ok.until(() => parseFrames(ok.received).frames.length === 1, "the echo");
+    assert.equal(parseFrames(ok.received).frames[0]!.payload.length, max);
+    ok.socket.end();
+    await ok.whenClosed;
+
+    const over = await upgradePeer(s.port, "/over");
+    const connection = await s.connectionFor("/over");
+    await over.write(oneByteFragments(Buffer.alloc(max + 1, 0x61), 2));
+    assert.deepEqual(await closeFrom(over), { code: 1009, reason: `message too fragmented (limit ${max} frames)` });
+    assert.equal((connection.error as { code?: string } | undefined)?.code, "ERR_TOO_MANY_FRAGMENTS");
+    await over.until(() => over.ended, "the server's FIN");
+    over.socket.end();
+    await over.whenClosed;
+    await s.probe();
+  });
+
+  it("by default takes maxMessageBytes one-byte fragments plus an empty final frame, and fails one more empty frame with 1009", { timeout: 60_000 }, async (t) => {
+    // The default bound is maxMessageBytes + 1 frames: every message the byte limit admits, in
+    // the finest fragments, with the empty final frame Autobahn's fragmenter adds (9.3.1: 4 MiB
+    // in 64-byte fragments = 65,537 frames, one over the old fixed default of 65,536). Only
+    // empty frames can reach it; the default 1 MiB runs too (7.3 MB of 1,048,578 frames).
+    for (const maxMessageBytes of [100, 1024 * 1024]) {
+      const s = await target(t, maxMessageBytes === 1024 * 1024 ? {} : { maxMessageBytes });
+      const data = Buffer.alloc(maxMessageBytes, 0x62);
       const ok = await upgradePeer(s.port, "/ok");
-      await ok.write(oneByteFragments(Buffer.alloc(max, 0x61), 2));
+      await ok.write(finestFragments(data, 1));
       await ok.until(() => parseFrames(ok.received).frames.length === 1, "the echo");
-      assert.equal(parseFrames(ok.received).frames[0]!.payload.length, max);
+      assert.ok(parseFrames(ok.received).frames[0]!.payload.equals(data), `limit ${maxMessageBytes}`);
       ok.socket.end();
       await ok.whenClosed;
 
       const over = await upgradePeer(s.port, "/over");
       const connection = await s.connectionFor("/over");
-      await over.write(oneByteFragments(Buffer.alloc(max + 1, 0x61), 2));
-      assert.equal(await closeCodeFrom(over), 1009, `limit ${max}`);
+      await over.write(finestFragments(data, 2));
+      assert.deepEqual(await closeFrom(over), { code: 1009, reason: `message too fragmented (limit ${maxMessageBytes + 1} frames)` });
       assert.equal((connection.error as { code?: string } | undefined)?.code, "ERR_TOO_MANY_FRAGMENTS");
       await over.until(() => over.ended, "the server's FIN");
       over.socket.end();

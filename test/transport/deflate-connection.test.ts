@@ -158,7 +158,7 @@ describe("permessage-deflate between a wynd server and a wynd client", () => {
     assert.equal(otherInbox.messages.length, 3);
   });
 
-  it("applies maxMessageBytes to the inflated size: at the limit passes, one more byte closes with 1009", T, async (t) => {
+  it("applies maxMessageBytes to the inflated size: at the limit passes, one more byte closes with 1009 and the limit as reason", T, async (t) => {
     const { server, url } = await echoServer(t, true, { maxMessageBytes: 100_000 });
     const errors: Error[] = [];
     server.on("connection", (c) => c.on("error", (e) => errors.push(e)));
@@ -169,6 +169,8 @@ describe("permessage-deflate between a wynd server and a wynd client", () => {
     connection.sendBinary(Buffer.alloc(100_001));
     const closed = await connection.closed();
     assert.equal(closed.code, 1009);
+    // The peer learns why: the limit is on the inflated size, which it cannot see on the wire.
+    assert.equal(closed.reason, "message too big (limit 100000 bytes)");
     assert.equal((errors[0] as { code?: string }).code, "ERR_MESSAGE_TOO_BIG");
   });
 

@@ -9,6 +9,7 @@ import { connect, InvalidStateError, prepareMessage, ReadyState, WyndError, type
 import { COPY_THRESHOLD_BYTES } from "../../src/protocol/index.js";
 import { closeCodeOf, frame, OP, RawClient, type Frame } from "../fixtures/raw-peer.js";
 import { nextConnection, nextMacrotask, record, startServer, startSocketServer } from "../fixtures/servers.js";
+import { tcpStatesOf } from "../fixtures/tcp-states.js";
 
 const T = { timeout: 20_000 };
 
@@ -212,6 +213,33 @@ test('maxBufferedBytes with policy "close": exactly the limit passes, one byte m
   assert.equal((errors[0]![0] as WyndError).code, "ERR_BUFFER_OVERFLOW");
   assert.equal(conn.error, errors[0]![0]);
   assert.deepEqual(await conn.closed(), { code: 1006, reason: "", wasClean: false });
+  await raw.whenClosed(); // reset: the peer may see ECONNRESET
+});
+
+test('policy "close" resets the connection of a peer that does not read (RST), rather than ending it behind the unread bytes', T, async (t) => {
+  const maxBufferedBytes = 256 * 1024;
+  const { raw, conn } = await pair(t, { maxBufferedBytes });
+  raw.socket.pause(); // the peer stops reading: the kernel buffers fill, then the server's
+  const peerPort = raw.socket.localPort!;
+  const message = Buffer.alloc(64 * 1024, 0x42);
+  // Bounded: the kernel buffers of a loopback pair hold a few MiB; 4,000 × 64 KiB is far beyond.
+  for (let i = 0; i < 4000 && conn.readyState === ReadyState.OPEN; i++) {
+    conn.sendBinary(message); // ignores the backpressure signal, as a careless app would
+    await nextMacrotask();
+  }
+  assert.equal((conn.error as WyndError | undefined)?.code, "ERR_BUFFER_OVERFLOW");
+  assert.deepEqual(await conn.closed(), { code: 1006, reason: "", wasClean: false });
+  // Ended with a FIN, the server's kernel would keep the connection in FIN-WAIT-1 with the
+  // unsent bytes, and the peer's stay ESTABLISHED, until the peer reads or TCP gives up
+  // (minutes). Reset, neither end holds anything: wait (bounded) for the RST to be processed.
+  let states = tcpStatesOf(peerPort);
+  for (let i = 0; i < 200 && states.length > 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    states = tcpStatesOf(peerPort);
+  }
+  assert.deepEqual(states, [], "the kernel still holds the connection");
+  // The peer, waking up, finds the connection closed (it reads what its own buffer held).
+  raw.socket.resume();
   await raw.whenClosed();
 });
 
