@@ -12,6 +12,9 @@ import { DEFAULT_HISTORY_MAX_FILE_BYTES, DEFAULT_HISTORY_SIZE } from "./history.
 import { DEFAULT_FILE_BYTES_PER_SECOND } from "./file-rate-limit.js";
 import { DEFAULT_BURST, DEFAULT_RATE_PER_SECOND } from "./rate-limiter.js";
 import { createChatServer, DEFAULT_MAX_MESSAGE_BYTES, type ChatServerOptions } from "./server.js";
+import { DEFAULT_PRESENCE_TTL_MS } from "./stores/redis-presence.js";
+import { DEFAULT_SESSION_GRACE_MS } from "./stores/sessions-local.js";
+import { isWorker, runWorkers } from "./workers.js";
 
 /** `wynd chat --help`. */
 export const CHAT_USAGE = `usage: wynd chat [options]
@@ -23,7 +26,7 @@ Serves the chat: the browser client at http://<host>:<port>/ and the chat on ws:
 options:
   --port <n>                port (default 8080; 0 picks a free one)
   --host <address>          address (default 127.0.0.1)
-  --data-dir <dir>          where history.jsonl is kept (default ./data)
+  --data-dir <dir>          where history.jsonl is kept (default ./data; not with --redis)
   --memory                  keep history in memory only (no data directory)
   --history-size <n>        messages replayed per room (default ${DEFAULT_HISTORY_SIZE})
   --history-max-bytes <n>   compact history.jsonl past this size (default ${DEFAULT_HISTORY_MAX_FILE_BYTES}, 64 MiB)
@@ -40,6 +43,13 @@ options:
                             the chat's own page always is): https://chat.example.com
   --public-dir <dir>        serve the browser client from this directory
   --heartbeat-ms <n>        ping interval; silent peers are dropped (default 30000, 0 off)
+  --redis <url>             keep users, names and history in Redis (redis://127.0.0.1:6379):
+                            every server started with the same Redis serves one chat
+  --workers <n>             run n worker processes on the port (needs --redis when n > 1)
+  --presence-ttl-ms <n>     with --redis: a server that died silently loses its users after
+                            at most about 4/3 of this (default ${DEFAULT_PRESENCE_TTL_MS})
+  --session-grace-ms <n>    how long a browser's session outlives its connection, so that a
+                            reconnect resumes it (default ${DEFAULT_SESSION_GRACE_MS}; 0 off)
   -h, --help                show this help
 `;
 
@@ -106,6 +116,10 @@ async function runServer(argv: readonly string[]): Promise<number> {
       "public-dir": { type: "string" },
       "allowed-origin": { type: "string", multiple: true },
       "heartbeat-ms": { type: "string" },
+      redis: { type: "string" },
+      workers: { type: "string" },
+      "presence-ttl-ms": { type: "string" },
+      "session-grace-ms": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -117,6 +131,17 @@ async function runServer(argv: readonly string[]): Promise<number> {
   const port = integer("port", values.port, 0) ?? 8080;
   if (port > 65535) throw new UsageError(`invalid --port: ${values.port}`);
   if (values.memory === true && values["data-dir"] !== undefined) throw new UsageError("--memory and --data-dir exclude each other");
+  const redis = values.redis;
+  if (redis !== undefined && !/^rediss?:\/\/./.test(redis)) throw new UsageError(`invalid --redis: ${redis} (expected redis://host:port)`);
+  if (redis !== undefined && (values["data-dir"] !== undefined || values.memory === true)) {
+    throw new UsageError("--redis keeps history in Redis: --data-dir and --memory do not apply");
+  }
+  const workers = integer("workers", values.workers, 1) ?? 1;
+  if (workers > 1 && redis === undefined) {
+    throw new UsageError("--workers needs --redis: worker processes share users, names and history through Redis");
+  }
+  if (workers > 64) throw new UsageError(`invalid --workers: ${workers} (at most 64)`);
+  if (values["presence-ttl-ms"] !== undefined && redis === undefined) throw new UsageError("--presence-ttl-ms needs --redis");
   const secret = values["auth-secret"] ?? envSecret();
   if (values.auth !== undefined && secret !== undefined) throw new UsageError("--auth and --auth-secret exclude each other");
   let auth: Authenticator | undefined;
@@ -134,7 +159,10 @@ async function runServer(argv: readonly string[]): Promise<number> {
   const burst = integer("burst", values.burst, 1);
   const floodStrikes = integer("flood-strikes", values["flood-strikes"], 1);
   const options: ChatServerOptions = {
-    dataDir: values.memory === true ? undefined : (values["data-dir"] ?? "./data"),
+    dataDir: values.memory === true || redis !== undefined ? undefined : (values["data-dir"] ?? "./data"),
+    redis,
+    ...optional("presenceTtlMs", integer("presence-ttl-ms", values["presence-ttl-ms"], 30)),
+    ...optional("sessionGraceMs", integer("session-grace-ms", values["session-grace-ms"], 0)),
     auth,
     rateLimit: {
       ...(rate === undefined ? {} : { ratePerSecond: rate }),
@@ -159,11 +187,16 @@ async function runServer(argv: readonly string[]): Promise<number> {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+  // The options are checked (above) before any worker starts; the workers run this same command.
+  if (workers > 1 && !isWorker()) return runWorkers(workers);
   try {
     await chat.listen(port, values.host);
   } catch (error) {
-    const locked = (error as NodeJS.ErrnoException).code === "ERR_DATA_DIR_LOCKED";
-    process.stderr.write(`wynd chat: ${locked ? "" : `cannot listen on ${values.host}:${port}: `}${(error as Error).message}\n`);
+    const code = (error as NodeJS.ErrnoException).code;
+    const locked = code === "ERR_DATA_DIR_LOCKED";
+    const what = redis !== undefined && code?.startsWith("ERR_REDIS") === true ? `cannot start with Redis ${redis}: ` : locked ? "" : `cannot listen on ${values.host}:${port}: `;
+    process.stderr.write(`wynd chat: ${what}${(error as Error).message}
+`);
     await chat.close();
     return 1;
   }
@@ -178,9 +211,11 @@ async function runServer(argv: readonly string[]): Promise<number> {
   });
   const url = chat.url!;
   // Announced only once the handlers are in place: whoever reads this line may signal at once.
-  process.stdout.write(`wynd chat listening on ${url} (WebSocket: ${url.replace(/^http/, "ws")})\n`);
+  // A worker tells its primary, which announces the whole server once.
+  if (isWorker()) process.send!({ type: "wynd-chat-listening", url });
+  else process.stdout.write(`wynd chat listening on ${url} (WebSocket: ${url.replace(/^http/, "ws")})\n`);
   await stopped;
-  process.stdout.write("wynd chat stopped\n");
+  if (!isWorker()) process.stdout.write("wynd chat stopped\n");
   return 0;
 }
 

@@ -19,6 +19,8 @@ export const ErrorCode = {
   RATE_LIMITED: "rate-limited",
   FILE_TOO_LARGE: "file-too-large",
   BAD_FILE: "bad-file",
+  /** A store (Redis) could not be reached: try again later. */
+  UNAVAILABLE: "unavailable",
 } as const;
 /** One of the {@link ErrorCode} values. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -41,6 +43,8 @@ export type ChatCommand =
 
 /** A stored or live chat message, as history keeps it. */
 export interface HistoryMessage {
+  /** Its id: increasing within its room, the same on every node (see `stores/ids.ts`). */
+  readonly id: string;
   readonly from: string;
   readonly text: string;
   /** Milliseconds since the epoch. */
@@ -60,10 +64,20 @@ export interface ClientLimits {
  * the JSON protocol does not send it.
  */
 export type ChatEvent =
-  | { readonly type: "welcome"; readonly room: string; readonly name: string | null; readonly limits: ClientLimits }
+  /** `session`: the session's token (JSON clients, sessions on); `resumed`: whether it is an old session come back. */
+  | {
+      readonly type: "welcome";
+      readonly room: string;
+      readonly name: string | null;
+      readonly limits: ClientLimits;
+      readonly session?: string;
+      readonly resumed?: boolean;
+    }
   | { readonly type: "name"; readonly name: string }
-  | { readonly type: "message"; readonly room: string; readonly from: string; readonly text: string }
-  | { readonly type: "private"; readonly from: string; readonly to: string; readonly text: string }
+  /** `id`: the stored message's id; absent only when the store could not be reached (an outage). */
+  | { readonly type: "message"; readonly room: string; readonly id?: string; readonly from: string; readonly text: string }
+  /** `id`: its id in the inbox of whoever receives this event (sessions on). */
+  | { readonly type: "private"; readonly id?: string; readonly from: string; readonly to: string; readonly text: string }
   | { readonly type: "join"; readonly room: string; readonly name: string; readonly reason: "chat" | "room" }
   | { readonly type: "leave"; readonly room: string; readonly name: string; readonly reason: "chat" | "room" }
   | { readonly type: "rename"; readonly room: string; readonly from: string; readonly to: string }
@@ -71,7 +85,8 @@ export type ChatEvent =
   | { readonly type: "room"; readonly room: string; readonly initial: boolean }
   | { readonly type: "rooms"; readonly rooms: ReadonlyArray<{ readonly name: string; readonly members: number }> }
   | { readonly type: "users"; readonly users: readonly string[] }
-  | { readonly type: "history"; readonly room: string; readonly messages: readonly HistoryMessage[] }
+  /** `complete` (resumes only): false when messages after the client's last one were trimmed away. */
+  | { readonly type: "history"; readonly room: string; readonly messages: readonly HistoryMessage[]; readonly complete?: boolean }
   | { readonly type: "help" }
   | { readonly type: "file"; readonly room: string; readonly from: string; readonly name: string; readonly size: number }
   | { readonly type: "error"; readonly code: ErrorCode; readonly message: string }

@@ -3,7 +3,10 @@
  * JSON-lines file per data directory (`<dataDir>/history.jsonl`), so history survives a restart
  * without a database server.
  *
- * One line per message: `{"room":"lobby","from":"alice","text":"hi","ts":1764120000000}`. The
+ * One line per message: `{"room":"lobby","id":"1764120000000-0","from":"alice","text":"hi","ts":1764120000000}`.
+ * The id (see `stores/ids.ts`) increases within its room and is kept in the file, so it survives
+ * a restart; a line without one (written before ids existed) gets one derived from its `ts` as
+ * it is read. The
  * file is only ever appended to, through one write stream (the event loop never waits for the
  * disk). At start it is read line by line, keeping only the last N per room, so a large file
  * costs time once, not memory. A torn last line (the process died mid-write) is skipped with a
@@ -27,6 +30,9 @@ import { createInterface } from "node:readline";
 import { cleanText } from "./control-characters.js";
 import { compactHistoryFile, removeLeftover } from "./history-compaction.js";
 import type { HistoryMessage } from "./events.js";
+import { compareIds, isId, nextId } from "./stores/ids.js";
+import { replayAfter } from "./stores/replay.js";
+import type { NewMessage, Replay } from "./stores/types.js";
 
 /** One stored message: a {@link HistoryMessage} and its room. */
 export interface HistoryRecord extends HistoryMessage {
@@ -73,14 +79,22 @@ export interface HistoryOptions {
 function isRecord(value: unknown): value is HistoryRecord {
   if (typeof value !== "object" || value === null) return false;
   const r = value as Record<string, unknown>;
-  return typeof r["room"] === "string" && typeof r["from"] === "string" && typeof r["text"] === "string" && typeof r["ts"] === "number" && Number.isFinite(r["ts"]);
+  return (
+    typeof r["room"] === "string" &&
+    typeof r["from"] === "string" &&
+    typeof r["text"] === "string" &&
+    typeof r["ts"] === "number" &&
+    Number.isFinite(r["ts"]) &&
+    (r["id"] === undefined || isId(r["id"]))
+  );
 }
 
+/** A line's record; its id is "" when the line has none (given one as it is remembered). */
 function parseLine(line: string): HistoryRecord | undefined {
   try {
     const value: unknown = JSON.parse(line);
     // cleanText: a file written before the control-character rule replays under it.
-    return isRecord(value) ? { room: value.room, from: value.from, text: cleanText(value.text), ts: value.ts } : undefined;
+    return isRecord(value) ? { room: value.room, id: value.id ?? "", from: value.from, text: cleanText(value.text), ts: value.ts } : undefined;
   } catch {
     return undefined;
   }
@@ -88,7 +102,7 @@ function parseLine(line: string): HistoryRecord | undefined {
 
 /** The history of every room (see the module comment). */
 export class HistoryStore {
-  readonly #rooms = new Map<string, HistoryMessage[]>();
+  readonly #rooms = new Map<string, RoomHistory>();
   readonly #size: number;
   readonly #file: string | undefined;
   readonly #dataDir: string | undefined;
@@ -194,33 +208,40 @@ export class HistoryStore {
 
   /** The last messages of `room` (oldest first; a copy). */
   recent(room: string): HistoryMessage[] {
-    return [...(this.#rooms.get(room) ?? [])];
+    return [...(this.#rooms.get(room)?.messages ?? [])];
   }
 
-  /** Records a message: in memory at once, on disk as soon as the disk takes it. */
-  append(record: HistoryRecord): void {
-    this.#remember(record);
+  /** The messages of `room` after id `after` (see `MessageStore.after`). */
+  after(room: string, after: string): Replay {
+    const history = this.#rooms.get(room);
+    return replayAfter(history?.messages ?? [], history?.trimmed, after, this.#size);
+  }
+
+  /** Records a message, in memory at once, on disk as soon as the disk takes it; returns its id. */
+  append(message: NewMessage): string {
+    const record = this.#remember({ ...message, id: "" });
     const stream = this.#stream;
     const queued = this.#queued;
-    if ((stream === undefined && queued === undefined) || this.#failed) return;
+    if ((stream === undefined && queued === undefined) || this.#failed) return record.id;
     if ((stream?.writableLength ?? this.#queuedBytes) > MAX_PENDING_WRITE_BYTES) {
       if (this.#dropped++ === 0) this.#onError(new Error(`history: the disk is not keeping up; messages are kept in memory only until it does`));
-      return;
+      return record.id;
     }
     if (this.#dropped > 0) {
       this.#onWarning(`history: ${this.#dropped} message(s) were not written to ${this.#file}`);
       this.#dropped = 0;
     }
-    const line = `${JSON.stringify({ room: record.room, from: record.from, text: record.text, ts: record.ts })}\n`;
+    const line = `${JSON.stringify({ room: record.room, id: record.id, from: record.from, text: record.text, ts: record.ts })}\n`;
     const bytes = Buffer.byteLength(line);
     if (queued !== undefined) {
       queued.push(line); // a compaction is running: the line goes to the new file
       this.#queuedBytes += bytes;
-      return;
+      return record.id;
     }
     stream!.write(line);
     this.#fileBytes += bytes;
     if (this.#fileBytes > this.#compactAt) this.#compact();
+    return record.id;
   }
 
   /** Flushes what is pending (after a running compaction) and closes the file. Never rejects. */
@@ -236,18 +257,30 @@ export class HistoryStore {
     });
   }
 
-  #remember(record: HistoryRecord): void {
-    if (this.#size === 0) return;
-    let messages = this.#rooms.get(record.room);
-    if (messages === undefined) {
-      messages = [];
+  /**
+   * Keeps `record` in its room's memory, with its id: its own when it has one that follows the
+   * room's last, else the next one. A forgotten room (see MAX_HISTORY_ROOMS) starts again from
+   * the clock, which keeps its ids increasing unless the clock went back.
+   */
+  #remember(record: HistoryRecord): HistoryRecord {
+    let room = this.#rooms.get(record.room);
+    if (room === undefined) {
+      room = { messages: [], last: undefined, trimmed: undefined };
     } else {
       this.#rooms.delete(record.room); // re-inserted below: the Map's order is recency of writes
     }
-    this.#rooms.set(record.room, messages);
+    this.#rooms.set(record.room, room);
     if (this.#rooms.size > MAX_HISTORY_ROOMS) this.#rooms.delete(this.#rooms.keys().next().value!);
-    messages.push({ from: record.from, text: record.text, ts: record.ts });
-    if (messages.length > this.#size) messages.shift();
+    const keepsItsId = record.id !== "" && (room.last === undefined || compareIds(record.id, room.last) > 0);
+    const id = keepsItsId ? record.id : nextId(room.last, record.ts);
+    room.last = id;
+    if (this.#size === 0) {
+      room.trimmed = id;
+      return { ...record, id };
+    }
+    room.messages.push({ id, from: record.from, text: record.text, ts: record.ts });
+    if (room.messages.length > this.#size) room.trimmed = room.messages.shift()!.id;
+    return { ...record, id };
   }
 
   async #existingSize(file: string): Promise<number> {
@@ -306,6 +339,14 @@ export class HistoryStore {
     this.#failed = true;
     this.#onError(new Error(`history: cannot write ${this.#file ?? "history"}; history is kept in memory only: ${error.message}`, { cause: error }));
   }
+}
+
+/** A room's last messages, and the id of its last message (kept even when `size` is 0). */
+interface RoomHistory {
+  readonly messages: HistoryMessage[];
+  last: string | undefined;
+  /** The id of the last message dropped from `messages` (a replay after an older one has a gap). */
+  trimmed: string | undefined;
 }
 
 /** Appends `text` to `file`: a valid last line without its newline gets one. */

@@ -75,7 +75,16 @@ export const jsonProtocol: ChatProtocol = {
         // A file reaches JSON clients as the relayed binary frame alone: its header says it all.
         return undefined;
       case "welcome":
-        return JSON.stringify({ type: "welcome", protocol: JSON_PROTOCOL, help: HELP_LINES, room: event.room, name: event.name, limits: event.limits, ts });
+        return JSON.stringify({
+          type: "welcome",
+          protocol: JSON_PROTOCOL,
+          help: HELP_LINES,
+          room: event.room,
+          name: event.name,
+          limits: event.limits,
+          ...(event.session === undefined ? {} : { session: event.session, resumed: event.resumed ?? false }),
+          ts,
+        });
       case "help":
         return JSON.stringify({ type: "help", help: HELP_LINES, ts });
       case "room":

@@ -1,20 +1,28 @@
 /**
  * `createChatServer`: the chat on one port — the browser client's files over HTTP and the chat
- * over WebSocket upgrades of `/` — assembled from the chat core, the history store, the auth
- * check and the static file handler, with every limit an option.
+ * over WebSocket upgrades of `/` — assembled from the chat core, its stores, the auth check and
+ * the static file handler, with every limit an option. The stores are chosen here: local
+ * (memory and the history file) by default, Redis (with the Redis adapter) with `redis`, so that
+ * several servers make one chat.
  *
  * @module
  */
 
 import { createServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { HandshakeError, Wynd, type UpgradeRequest } from "../index.js";
+import { HandshakeError, Wynd, type Adapter, type UpgradeRequest } from "../index.js";
 import { tokenFromRequest, type Authenticator } from "./auth.js";
 import { ChatCore, type ChatData } from "./core.js";
 import { DataDirLockedError, lockDataDir, type DataDirLock } from "./data-dir-lock.js";
 import { resolveFileRateLimit, type FileRateLimitOptions } from "./file-rate-limit.js";
 import { DEFAULT_MAX_FILE_BYTES, MAX_FILE_HEADER_BYTES } from "./file-frames.js";
 import { DEFAULT_HISTORY_SIZE, HistoryStore } from "./history.js";
+import { LocalMessages, LocalPresence } from "./stores/local.js";
+import { DEFAULT_PRESENCE_TTL_MS } from "./stores/redis-presence.js";
+import { connectRedisChat } from "./stores/redis.js";
+import { parseResume } from "./sessions.js";
+import { DEFAULT_SESSION_GRACE_MS, LocalSessions } from "./stores/sessions-local.js";
+import type { MessageStore, PresenceStore, SessionStore } from "./stores/types.js";
 import { JSON_PROTOCOL } from "./json-protocol.js";
 import { resolveRateLimit, type RateLimitOptions } from "./rate-limiter.js";
 import { createStaticHandler, DEFAULT_PUBLIC_DIR } from "./static-files.js";
@@ -31,8 +39,26 @@ export const FILE_REFUSAL_SLACK_BYTES = 1024 * 1024;
 
 /** Options of {@link createChatServer}. Every limit has a default. */
 export interface ChatServerOptions {
-  /** Where the history file lives (created if needed). Default: none, history in memory only. */
+  /** Where the history file lives (created if needed). Default: none, history in memory only. Not with `redis`. */
   readonly dataDir?: string | undefined;
+  /**
+   * A Redis URL (`redis://127.0.0.1:6379`): presence, names and history live in Redis and
+   * messages travel through the Redis adapter (`wynd/redis`, needs `@redis/client`), so every
+   * server started with the same Redis serves one chat. Default: none, one process.
+   */
+  readonly redis?: string | undefined;
+  /**
+   * With `redis`: how long the users of a server that stopped without a word (killed, cut off)
+   * stay online. Its users are announced as gone at most about 4/3 of this after it died.
+   * Default 15 000 (so at most about 20 s).
+   */
+  readonly presenceTtlMs?: number;
+  /**
+   * How long a JSON client's session outlives its connection, in milliseconds: a client that
+   * reconnects within it resumes (no leave/join notices, nothing missed). Default 120 000; 0
+   * turns sessions off. See docs/chat.md, "Sessions".
+   */
+  readonly sessionGraceMs?: number;
   /** Messages kept and replayed per room. Default 50. */
   readonly historySize?: number;
   /** Size of history.jsonl past which it is compacted to the last `historySize` messages per room. Default 64 MiB. */
@@ -86,7 +112,7 @@ export interface ChatServer {
   close(): Promise<void>;
   /** The HTTP server (pages and upgrades). */
   readonly httpServer: HttpServer;
-  /** The Wynd server behind the chat. */
+  /** The Wynd server behind the chat. With `redis`, it exists once `listen()` resolved (it needs the connected adapter): before, reading it throws. */
   readonly wynd: Wynd<ChatData>;
   /** The bound address, once listening. */
   readonly address: AddressInfo | undefined;
@@ -112,63 +138,83 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
   if (auth !== undefined && typeof auth !== "function") throw new TypeError("auth must be a function (token) => name | undefined");
   const onError = options.onError ?? ((error: Error) => console.error(`wynd chat: ${error.message}`));
   const onWarning = options.onWarning ?? ((message: string) => console.warn(`wynd chat: ${message}`));
-  const history = new HistoryStore({
-    dataDir: options.dataDir,
-    size: options.historySize ?? DEFAULT_HISTORY_SIZE,
-    ...(options.historyMaxFileBytes === undefined ? {} : { maxFileBytes: options.historyMaxFileBytes }),
-    onError,
-    onWarning,
-  });
+  const historySize = options.historySize ?? DEFAULT_HISTORY_SIZE;
+  const httpServer = createServer(createStaticHandler(options.publicDir ?? DEFAULT_PUBLIC_DIR, onError));
+  const redisUrl = options.redis;
+  if (redisUrl !== undefined && (typeof redisUrl !== "string" || redisUrl === "")) throw new TypeError("redis must be a Redis URL such as redis://127.0.0.1:6379");
+  if (redisUrl !== undefined && options.dataDir !== undefined) throw new TypeError("dataDir and redis exclude each other: with redis, history is kept in Redis");
+  const presenceTtlMs = options.presenceTtlMs ?? DEFAULT_PRESENCE_TTL_MS;
+  if (!(Number.isSafeInteger(presenceTtlMs) && presenceTtlMs >= 30)) throw new RangeError(`presenceTtlMs must be an integer >= 30, got ${presenceTtlMs}`);
+  const sessionGraceMs = options.sessionGraceMs ?? DEFAULT_SESSION_GRACE_MS;
+  if (!(Number.isSafeInteger(sessionGraceMs) && sessionGraceMs >= 0)) throw new RangeError(`sessionGraceMs must be an integer >= 0, got ${sessionGraceMs}`);
 
   // The name each accepted upgrade's token fixed, from the hook to the connection's data.
   const identities = new WeakMap<UpgradeRequest, string>();
   let core: ChatCore | undefined;
-  const wynd = new Wynd<ChatData>({
-    // The largest message is a file frame: the file, its header and the refusal slack above.
-    maxMessageBytes: maxFileBytes + 4 + MAX_FILE_HEADER_BYTES + FILE_REFUSAL_SLACK_BYTES,
-    heartbeatIntervalMs: options.heartbeatIntervalMs ?? 30_000,
-    // A page of another site must not open a socket in the user's browser with the user's login.
-    allowedOrigins: ["self", ...(options.allowedOrigins ?? [])],
-    selectProtocol: (offered) => (offered.includes(JSON_PROTOCOL) ? JSON_PROTOCOL : undefined),
-    createData: (request) => ({ fixedName: identities.get(request) }),
-    ...(auth === undefined
-      ? {}
-      : {
-          beforeUpgrade: (request: UpgradeRequest) => {
-            const token = tokenFromRequest(request);
-            const name = token === undefined ? undefined : auth(token);
-            if (name === undefined) {
-              throw new HandshakeError("ERR_UNAUTHORIZED", 401, token === undefined ? "a token is required" : "invalid or expired token", [
-                ["WWW-Authenticate", 'Bearer realm="wynd chat"'],
-              ]);
-            }
-            if (core?.isOnline(name) === true) throw new HandshakeError("ERR_NAME_CONNECTED", 409, "this name is already connected");
-            identities.set(request, name);
-            return true;
-          },
-        }),
-  });
-  core = new ChatCore(wynd, {
-    history,
-    maxMessageBytes,
-    maxFileBytes,
-    rateLimit,
-    fileRateLimit,
-    clock: options.clock ?? Date.now,
-  });
-  wynd.onError((error) => {
-    // Refused handshakes (401s, bad requests) are the normal noise of a public server.
-    if (!(error instanceof HandshakeError)) onError(error);
-  });
+  /** The Wynd server and the core on these stores (and, with Redis, this adapter). */
+  const assemble = (messages: MessageStore, presence: PresenceStore, sessions: SessionStore | undefined, adapter: Adapter | undefined): Wynd<ChatData> => {
+    const wynd = new Wynd<ChatData>({
+      // The largest message is a file frame: the file, its header and the refusal slack above.
+      maxMessageBytes: maxFileBytes + 4 + MAX_FILE_HEADER_BYTES + FILE_REFUSAL_SLACK_BYTES,
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 30_000,
+      // A page of another site must not open a socket in the user's browser with the user's login.
+      allowedOrigins: ["self", ...(options.allowedOrigins ?? [])],
+      selectProtocol: (offered) => (offered.includes(JSON_PROTOCOL) ? JSON_PROTOCOL : undefined),
+      createData: (request) => ({ fixedName: identities.get(request), resume: parseResume(request.query) }),
+      ...(adapter === undefined ? {} : { adapter }),
+      ...(auth === undefined
+        ? {}
+        : {
+            beforeUpgrade: async (request: UpgradeRequest) => {
+              const token = tokenFromRequest(request);
+              const name = token === undefined ? undefined : auth(token);
+              if (name === undefined) {
+                throw new HandshakeError("ERR_UNAUTHORIZED", 401, token === undefined ? "a token is required" : "invalid or expired token", [
+                  ["WWW-Authenticate", 'Bearer realm="wynd chat"'],
+                ]);
+              }
+              if ((await core?.isOnline(name)) === true) throw new HandshakeError("ERR_NAME_CONNECTED", 409, "this name is already connected");
+              identities.set(request, name);
+              return true;
+            },
+          }),
+    });
+    core = new ChatCore(wynd, { messages, presence, sessions, onError, maxMessageBytes, maxFileBytes, rateLimit, fileRateLimit, clock: options.clock ?? Date.now });
+    wynd.onError((error) => {
+      // Refused handshakes (401s, bad requests) are the normal noise of a public server.
+      if (!(error instanceof HandshakeError)) onError(error);
+    });
+    wynd.attach(httpServer, { path: "/" });
+    return wynd;
+  };
 
-  const httpServer = createServer(createStaticHandler(options.publicDir ?? DEFAULT_PUBLIC_DIR, onError));
-  wynd.attach(httpServer, { path: "/" });
+  let stores: { messages: MessageStore; presence: PresenceStore; sessions: SessionStore; adapter?: Adapter & { close(): Promise<void> } } | undefined;
+  let wynd: Wynd<ChatData> | undefined;
+  if (redisUrl === undefined) {
+    stores = {
+      messages: new LocalMessages(
+        new HistoryStore({
+          dataDir: options.dataDir,
+          size: historySize,
+          ...(options.historyMaxFileBytes === undefined ? {} : { maxFileBytes: options.historyMaxFileBytes }),
+          onError,
+          onWarning,
+        }),
+      ),
+      presence: new LocalPresence(),
+      sessions: new LocalSessions(sessionGraceMs),
+    };
+    wynd = assemble(stores.messages, stores.presence, sessionGraceMs === 0 ? undefined : stores.sessions, undefined);
+  }
   let closing: Promise<void> | undefined;
   let lock: DataDirLock | undefined;
 
   return {
     httpServer,
-    wynd,
+    get wynd() {
+      if (wynd === undefined) throw new Error("with redis, the chat's Wynd server exists once listen() resolved");
+      return wynd;
+    },
     get address() {
       const address = httpServer.address();
       return address !== null && typeof address === "object" ? address : undefined;
@@ -182,7 +228,17 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
     async listen(port, host = "127.0.0.1") {
       if (closing !== undefined) throw new Error("the chat server was closed");
       if (options.dataDir !== undefined) lock ??= await lockDataDirOrReport(options.dataDir, onError);
-      await history.load();
+      if (stores === undefined) {
+        const redis = await connectRedisChat({ url: redisUrl!, historySize, presenceTtlMs, sessionGraceMs, onError, onWarning });
+        stores = redis;
+        wynd = assemble(redis.messages, redis.presence, sessionGraceMs === 0 ? undefined : redis.sessions, redis.adapter);
+        // Wynd reports the outage itself (onError); its end is news too.
+        wynd.onAdapterState((state) => {
+          if (state === "up") onWarning("Redis adapter: connected again, rooms resubscribed");
+        });
+      }
+      await stores.messages.load();
+      await stores.presence.start();
       await new Promise<void>((resolve, reject) => {
         const onListenError = (error: Error) => reject(error);
         httpServer.once("error", onListenError);
@@ -199,10 +255,15 @@ export function createChatServer(options: ChatServerOptions = {}): ChatServer {
           if (!httpServer.listening) return resolve();
           httpServer.close(() => resolve());
         });
-        await wynd.close(1001, "server shutting down");
+        core?.shutdown();
+        await wynd?.close(1001, "server shutting down");
         httpServer.closeAllConnections();
         await stopped;
-        await history.close();
+        // The last connections' "left" notices go out (through the adapter) before it closes.
+        await core?.settled();
+        await stores?.presence.close();
+        await stores?.messages.close();
+        await stores?.adapter?.close();
         await lock?.release();
       })();
       return closing;

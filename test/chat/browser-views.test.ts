@@ -260,7 +260,8 @@ describe("the browser chat's conversations, layout and composer, at a desktop's 
 describe("the browser chat keeps a refused message in the composer", () => {
     // A small bucket, so that the fifth message of a burst is refused (the page's own queries,
     // at most 2 a second, fit in theirs); many strikes before a close.
-  const pages = useChatInChromium({ heartbeatIntervalMs: 0, rateLimit: { ratePerSecond: 2, burst: 4, floodStrikes: 50 } });
+  // No sessions: a page closed here leaves at once (with a grace period it would stay online).
+  const pages = useChatInChromium({ heartbeatIntervalMs: 0, sessionGraceMs: 0, rateLimit: { ratePerSecond: 2, burst: 4, floodStrikes: 50 } });
 
   for (const size of SIZES) {
     it(`at ${size.width}×${size.height}: a rate-limited message, and one to a person who left, come back to the composer with the error beside it`, T, async (t) => {

@@ -32,7 +32,9 @@ describe("chat: control characters", () => {
     await text.expect(`jason: ${CLEAN.replace(/\n/g, "\n  ")}`);
     // A text frame is one line of input: what reaches the JSON client is the cleaned text.
     text.send("x\u001b]0;title\u0007y");
-    assert.deepEqual(await json.event("message"), { type: "message", room: "lobby", from: "tex", text: "x\ufffd]0;title\ufffdy" });
+    const { id, ...cleaned } = await json.event("message");
+    assert.match(String(id), /^\d+-\d+$/);
+    assert.deepEqual(cleaned, { type: "message", room: "lobby", from: "tex", text: "x\ufffd]0;title\ufffdy" });
     text.send("/msg jason \u0000\u009b2J");
     await text.expect("[private to jason] \ufffd\ufffd2J");
     assert.deepEqual(await json.event("private"), { type: "private", from: "tex", to: "jason", text: "\ufffd\ufffd2J" });

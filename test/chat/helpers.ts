@@ -37,6 +37,8 @@ export async function startChat(
     heartbeatIntervalMs: 0,
     // Transcripts send faster than people type; the rate limit has its own tests.
     rateLimit: { ratePerSecond: 1000, burst: 1000 },
+    // A closed JSON connection leaves at once (sessions have their own tests).
+    sessionGraceMs: 0,
     ...options,
   });
   t.after(() => chat.close());
@@ -201,4 +203,18 @@ export async function assertNothingMore(client: Client, json = false): Promise<v
     assert.match(await client.text(), /^Online users: /);
   }
   assert.equal(client.pending, 0);
+}
+
+/** A JSON client with a session (the server's `sessionGraceMs` > 0), named `name`: its token too. */
+export async function sessionJsonClient(t: TestContext, url: string, name: string): Promise<{ client: Client; token: string }> {
+  const client = await Client.open(t, url, ["wynd-chat.v1"]);
+  const welcome = await client.event("welcome");
+  assert.equal(welcome["resumed"], false);
+  const token = String(welcome["session"]);
+  await client.event("room");
+  await client.event("history");
+  client.sendJson({ type: "name", name });
+  await client.event("name");
+  await client.event("join");
+  return { client, token };
 }

@@ -121,7 +121,9 @@ describe("chat: history", () => {
     alice.send("/users");
     await alice.expect("Online users: alice");
     await chat.close();
-    assert.match(readFileSync(file, "utf8"), /"text":"two","ts":2}\n\{"room":"lobby","from":"alice","text":"three","ts":\d+}\n$/);
+    const written = /"text":"two","ts":2}\n\{"room":"lobby","id":"(\d+)-0","from":"alice","text":"three","ts":(\d+)}\n$/.exec(readFileSync(file, "utf8"));
+    assert.ok(written !== null, "the new line follows the old ones, with its id");
+    assert.equal(written[1], written[2], "the id of a message sent after older ones is <ts>-0");
   });
 
   it("reports a failing disk and goes on with history in memory", async (t) => {

@@ -32,8 +32,10 @@ describe("chat: JSON protocol wynd-chat.v1", () => {
     assert.deepEqual(await bob.event("error"), { type: "error", code: "no-name", message: "Please set your name first with: /name <your_name>" });
     // An unnamed JSON client already hears its room: it sees alice's message.
     alice.sendJson({ type: "message", text: "anyone?" });
-    assert.deepEqual(await alice.event("message"), { type: "message", room: "lobby", from: "alice", text: "anyone?" });
-    assert.deepEqual(await bob.event("message"), { type: "message", room: "lobby", from: "alice", text: "anyone?" });
+    const mine = await alice.event("message");
+    assert.match(String(mine["id"]), /^\d+-\d+$/, "a stored message carries its id");
+    assert.deepEqual(mine, { type: "message", room: "lobby", id: mine["id"], from: "alice", text: "anyone?" });
+    assert.deepEqual(await bob.event("message"), mine, "everyone sees the same id");
     bob.sendJson({ type: "name", name: "bob" });
     assert.deepEqual(await bob.event("name"), { type: "name", name: "bob" });
     assert.deepEqual(await bob.event("join"), { type: "join", room: "lobby", name: "bob" });
@@ -106,7 +108,9 @@ describe("chat: JSON protocol wynd-chat.v1", () => {
     const dave = await jsonClient(t, ws, "dave");
     await carol.expect("dave joined the chat");
     carol.send("hello from wscat");
-    assert.deepEqual(await dave.event("message"), { type: "message", room: "lobby", from: "carol", text: "hello from wscat" });
+    const { id, ...fromWscat } = await dave.event("message");
+    assert.match(String(id), /^\d+-\d+$/);
+    assert.deepEqual(fromWscat, { type: "message", room: "lobby", from: "carol", text: "hello from wscat" });
     dave.sendJson({ type: "message", text: "hello from the browser" });
     await dave.event("message");
     await carol.expect("dave: hello from the browser");

@@ -1,0 +1,86 @@
+/**
+ * A resume, step by step (docs/chat.md, "Sessions"): the session named by the connection's
+ * `?session=` is taken over, then the client gets `welcome` (resumed), `room`, one `history` with
+ * the room's messages after its `after`, its private messages after its `privateAfter`, and only
+ * then live traffic; the old connection is closed last.
+ *
+ * @module
+ */
+
+import type { Handle } from "../index.js";
+import type { ChatData } from "./core.js";
+import type { ClientLimits } from "./events.js";
+import type { Fanout, Listener } from "./fanout.js";
+import type { SessionKeeper } from "./sessions.js";
+import { isPending, type Answer, type MessageStore, type PresenceStore, type Replay, type Session } from "./stores/types.js";
+
+/** What a resume changes of a connection (the core's member, structurally). */
+export interface Resuming extends Listener {
+  readonly id: string;
+  readonly handle: Handle<ChatData>;
+  session: Session | undefined;
+  name: string | undefined;
+  room: string;
+  listening: boolean;
+}
+
+/** What a resume needs of the core. */
+export interface ResumeContext {
+  readonly keeper: SessionKeeper;
+  readonly presence: PresenceStore;
+  readonly messages: MessageStore;
+  readonly fanout: Fanout;
+  readonly limits: ClientLimits;
+  /** Closes this node's other connections of the session (with 4000). */
+  closeOthers(session: Session): void;
+}
+
+/** The room's messages after `after` (the recent ones when absent), and whether none is missing. */
+export function replayOf(messages: MessageStore, room: string, after: string | undefined): Answer<Replay> {
+  const failed = () => ({ messages: [], complete: false });
+  try {
+    if (after !== undefined) {
+      const replay = messages.after(room, after);
+      return isPending(replay) ? replay.catch(failed) : replay;
+    }
+    const recent = messages.recent(room);
+    return isPending(recent) ? recent.then((found) => ({ messages: found, complete: true }), failed) : { messages: recent, complete: true };
+  } catch {
+    return failed();
+  }
+}
+
+/**
+ * Resumes the session `member` asks for, if alive and its name still its own (see the module
+ * comment). False when there is nothing to resume (the caller makes a new session).
+ */
+export async function resumeSession(member: Resuming, context: ResumeContext): Promise<boolean> {
+  const { keeper, fanout } = context;
+  const request = member.handle.data.resume;
+  const resumed = request === undefined ? undefined : await keeper.resume(request, context.presence, member.id, member.handle.data.fixedName);
+  if (request === undefined || resumed === undefined) return false;
+  const { session, announce } = resumed;
+  member.session = session;
+  member.name = session.name ?? undefined;
+  member.room = session.room;
+  fanout.send(member, { type: "welcome", room: session.room, name: session.name, limits: context.limits, session: request.token, resumed: true });
+  fanout.send(member, { type: "room", room: session.room, initial: false });
+  member.listening = true;
+  const ready = fanout.ready(member, session.room, member.name);
+  if (ready !== undefined) await ready;
+  // Local stores answer at once: from here to listening, nothing else runs (no message can slip in).
+  const replay = replayOf(context.messages, session.room, request.after);
+  const { messages, complete } = isPending(replay) ? await replay : replay;
+  const inbox = member.name === undefined ? [] : keeper.inbox(session, request.privateAfter);
+  const privates = isPending(inbox) ? await inbox : inbox;
+  fanout.send(member, { type: "history", room: session.room, messages, complete });
+  for (const message of privates) fanout.send(member, { type: "private", ...message }, "others", message.ts);
+  // Live traffic only now, after what was stored: nothing comes before its replay.
+  if (member.name !== undefined) fanout.addressAs(member, member.name, undefined);
+  fanout.listen(member, session.room);
+  // The old connection goes only now: until the new one listens, it keeps this node subscribed to the rooms.
+  keeper.takeOver(session, () => context.closeOthers(session));
+  // Its name had been let go (its node shut down or died): the others were told it left.
+  if (announce && member.name !== undefined) fanout.toRoom(member.room, { type: "join", room: member.room, name: member.name, reason: "chat" }, member);
+  return true;
+}
