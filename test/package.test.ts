@@ -124,7 +124,7 @@ describe("the npm package", () => {
         redis: ["./dist/src/redis/index.d.ts"],
       },
     });
-    assert.deepEqual(pkg["dependencies"], undefined);
+    assert.deepEqual(pkg["dependencies"] ?? {}, {}, "no runtime dependencies");
   });
 
   it("allows the install scripts of every dev dependency that has one, so a fresh npm ci is quiet", () => {
