@@ -40,7 +40,21 @@ class ScriptedChat {
   name: string | null = null;
   trimmedBefore = 0;
   socket: WebSocket | undefined;
+  /** While set, new connections wait here (see {@link hold}), so messages "sent while away" cannot race a fast reconnect. */
+  #held: Array<() => void> | undefined;
   #ts = 1_800_000_000_000;
+
+  /** Holds new connections until {@link release}. */
+  hold(): void {
+    this.#held ??= [];
+  }
+
+  /** Lets the held connections (and any later one) in, in the order they came. */
+  release(): void {
+    const held = this.#held ?? [];
+    this.#held = undefined;
+    for (const admit of held) admit();
+  }
 
   say(from: string, text: string): void {
     const message = { id: String(this.room.length + 1), from, text, ts: this.#ts++ };
@@ -56,6 +70,10 @@ class ScriptedChat {
 
   /** A new connection: resumed when it names our session, else a fresh one. */
   accept(socket: WebSocket, url: URL): void {
+    if (this.#held !== undefined) {
+      this.#held.push(() => this.accept(socket, url));
+      return;
+    }
     this.socket = socket;
     this.urls.push(url.search);
     socket.on("message", (data) => this.#onFrame(JSON.parse(String(data)) as Record<string, unknown>));
@@ -119,6 +137,8 @@ describe("the browser client resumes its session by the contract of docs/chat.md
 
   /** Cuts the page's connection from the server's side, as a dead network would. */
   async function drop(chatPage: ChatPage): Promise<void> {
+    // The page may reconnect before the test has "sent while away": hold it until release().
+    script.hold();
     script.socket?.terminate();
     await pages.waitForState(chatPage, "reconnecting");
   }
@@ -144,6 +164,7 @@ describe("the browser client resumes its session by the contract of docs/chat.md
       // Sent while sam was away: ids 10 to 12 cross from one digit to two (compared as numbers).
       for (let i = 10; i <= 12; i++) script.say("pat", `while away ${i}`);
       script.whisper("pat", "second whisper");
+      script.release();
       await pages.waitForState(sam, "open", 20_000);
       await pages.expectEntry(sam, "history", "while away 12");
 
@@ -172,6 +193,7 @@ describe("the browser client resumes its session by the contract of docs/chat.md
       await drop(kit);
       for (let i = 2; i <= 6; i++) script.say("pat", `missed ${i}`);
       script.trimmedBefore = 4; // 2 to 4 are gone from the history
+      script.release();
       await pages.waitForState(kit, "open", 20_000);
       await pages.expectEntry(kit, "history", "missed 6");
       await pages.expectEntry(kit, "gap", "Some earlier messages are missing");
