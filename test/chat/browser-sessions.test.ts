@@ -14,7 +14,7 @@ import { after, before, describe, it, type TestContext } from "node:test";
 import type { Browser } from "playwright-core";
 import { createChatServer, type ChatServer } from "../../src/chat/index.js";
 import { launchChromium } from "../helpers/browser.js";
-import { ChatPages, T, WAIT_MS, type ChatPage } from "./chat-pages.js";
+import { ChatPages, joinRoom, T, WAIT_MS, type ChatPage } from "./chat-pages.js";
 import { type Client, jsonClient } from "./helpers.js";
 
 /** A TCP proxy to `port` that can be cut (every connection destroyed, new ones refused) and restored. */
@@ -110,9 +110,9 @@ class Watcher {
     return (await this.upTo("users"))["users"] as string[];
   }
 
-  /** The leave and join notices about `name` received so far. */
-  noticesAbout(name: string): Array<Record<string, unknown>> {
-    return this.events.filter((e) => (e["type"] === "leave" || e["type"] === "join") && e["name"] === name);
+  /** The leave and join notices about `name` received so far (from the `from`th event on). */
+  noticesAbout(name: string, from = 0): Array<Record<string, unknown>> {
+    return this.events.slice(from).filter((e) => (e["type"] === "leave" || e["type"] === "join") && e["name"] === name);
   }
 }
 
@@ -158,15 +158,16 @@ describe("chat sessions in Chromium against the real server", () => {
     return chatPage.problems.filter((p) => !/WebSocket connection to .* failed|request failed: .*net::ERR_|Failed to load resource: net::ERR_/.test(p));
   }
 
-  async function bob(t: TestContext): Promise<Watcher> {
-    return new Watcher(await jsonClient(t, chat.url!.replace(/^http/, "ws"), "bob"));
+  /** A raw JSON user named `name` (a session keeps each name taken after its test: one per test). */
+  async function watcher(t: TestContext, name: string): Promise<Watcher> {
+    return new Watcher(await jsonClient(t, chat.url!.replace(/^http/, "ws"), name));
   }
 
   it("a page that goes offline while another user sends room and private messages shows each of them exactly once, in order, after it comes back, and the other user sees no leave or join", T, async (t) => {
     if (!pages.ready) return t.skip("no browser");
     const alice = await pages.open("alice");
     try {
-      const b = await bob(t);
+      const b = await watcher(t, "bob");
       await pages.expectEntry(alice, "join", "bob");
       await b.say("before 1");
       await b.whisper("alice", "whisper before");
@@ -213,6 +214,71 @@ describe("chat sessions in Chromium against the real server", () => {
       assert.ok(back !== undefined && back.query.get("session") !== null && back.query.get("after") !== null && back.query.get("privateAfter") !== null, `the page came back without resuming: ?${back?.query}`);
       assert.deepEqual(problemsBesidesOffline(alice), [], "alice's page reported problems");
       assert.deepEqual(alice.dialogs, []);
+      assert.deepEqual(errors, [], "the server reported errors");
+    } finally {
+      await pages.closeAll();
+    }
+  });
+
+  it("a reload resumes the session: name and room come back without the name dialog, and messages sent during the reload are shown once", T, async (t) => {
+    if (!pages.ready) return t.skip("no browser");
+    const dana = await pages.open("dana");
+    try {
+      // The lobby's conversation has a last id too, which a resume in #reload must not send.
+      await pages.say(dana, "hello lobby");
+      await pages.expectEntry(dana, "message", "hello lobby");
+      await joinRoom(pages, dana, "reload");
+      const eve = await watcher(t, "eve");
+      eve.client.sendJson({ type: "join", room: "reload" });
+      await eve.upTo("history");
+      await pages.expectEntry(dana, "join", "eve");
+      await eve.say("before reload");
+      await eve.whisper("dana", "whisper before reload");
+      await pages.expectEntry(dana, "message", "before reload");
+      await pages.expectUnread(dana, "user", "eve", 1);
+      const seen = eve.events.length;
+
+      // The new document's script waits until eve has spoken: the old document's connection is
+      // closed when the reload commits, and the new one cannot open before the script runs.
+      let release = () => {};
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      await dana.page.route("**/app.js", async (route) => {
+        await gate;
+        await route.continue();
+      });
+      await dana.page.reload({ waitUntil: "commit" });
+      await until(() => pageConnections().length === 0, "the server to see the old page's connection gone");
+      for (let i = 1; i <= 3; i++) await eve.say(`during reload ${i}`);
+      await eve.whisper("dana", "whisper during reload");
+      // (alice and bob of the first test are listed too: their sessions outlive their connections.)
+      assert.ok((await eve.users()).includes("dana"), "dana stays online across the reload");
+      release();
+
+      await pages.waitForState(dana, "open", 20_000);
+      await pages.expectView(dana, "#reload");
+      await pages.waitUntil(dana, `document.querySelector('[data-testid="my-name"]').textContent === "dana"`, "dana's name after the reload");
+      await pages.expectEntry(dana, "history", "during reload 3");
+      assert.equal(await dana.page.getByTestId("name-dialog").isHidden(), true, "the name dialog opened after the reload");
+      await eve.say("after reload");
+      await pages.expectEntry(dana, "message", "after reload");
+      const entries = await shown(dana);
+      const said = entries.filter(([kind]) => kind === "message" || kind === "history").map(([, text]) => text);
+      assert.deepEqual(said, ["before reload", "during reload 1", "during reload 2", "during reload 3", "after reload"], `each room message once, in order:\n${await pages.describe(dana)}`);
+
+      // The resume asked for the messages after the last one seen in #reload, not in the lobby.
+      assert.equal(entries.some(([kind]) => kind === "gap"), false, `a missing-messages line, with nothing trimmed:\n${await pages.describe(dana)}`);
+      await pages.expectUnread(dana, "user", "eve", 2);
+      await pages.pick(dana, "user", "eve");
+      const whispers = (await pages.texts(dana)).filter((text) => text.startsWith("whisper"));
+      assert.deepEqual(whispers, ["whisper before reload", "whisper during reload"], "each private message once, in order");
+
+      const [back] = pageConnections();
+      const lastSeen = eve.events.find((e) => e["type"] === "message" && e["text"] === "before reload")?.["id"];
+      assert.ok(back !== undefined && back.query.get("session") !== null, `the reloaded page did not resume: ?${back?.query}`);
+      assert.equal(back.query.get("after"), lastSeen, "the resume's after is not the last id seen in #reload");
+      assert.deepEqual(eve.noticesAbout("dana", seen), [], "eve saw dana leave or join");
+      assert.deepEqual(problemsBesidesOffline(dana), [], "dana's page reported problems");
+      assert.deepEqual(dana.dialogs, []);
       assert.deepEqual(errors, [], "the server reported errors");
     } finally {
       await pages.closeAll();
