@@ -239,7 +239,8 @@ describe("the real chat server with a page that offers to resume", () => {
       })()`);
       const upgrade = uma.page.waitForEvent("websocket", { predicate: (ws) => ws.url().includes("session=") });
       await uma.page.reload({ waitUntil: "commit" });
-      assert.match((await upgrade).url(), /\?session=a-session-this-server-never-gave&privateAfter=7$/);
+      // after: the last id seen in #resume, the room the page was in (not the lobby's, which has none).
+      assert.match((await upgrade).url(), /\?session=a-session-this-server-never-gave&after=\d+-\d+&privateAfter=7$/);
       await pages.waitForState(uma, "open");
       await pages.expectView(uma, "#resume");
       await pages.say(uma, "after the reload");

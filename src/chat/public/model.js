@@ -237,6 +237,7 @@ function isEntry(value) {
  * @typedef {{
  *   name: string | null,
  *   room: string,
+ *   sessionRoom: string,
  *   session: string | null,
  *   privateAfter: string | null,
  *   active: string,

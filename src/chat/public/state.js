@@ -22,7 +22,8 @@ export const state = {
   /** The name the server acknowledged. @type {string | null} */ name: null,
   /** The name to (re)send after every (re)connect. @type {string | null} */ wantedName: typeof saved.name === "string" ? saved.name : null,
   /** Set when an auth token fixed the name (welcome.name). */ nameFixed: false,
-  /** The room the server has us in. */ room: "lobby",
+  /** The room the server has us in: after a reload, the session's, whose last id a resume sends. */
+  room: typeof saved.sessionRoom === "string" ? saved.sessionRoom : "lobby",
   /** The room to be in (rejoined after a reconnect). */ wantedRoom: typeof saved.room === "string" ? saved.room : "lobby",
   /** The session token of the server's `welcome` (issue 14), and the last private id seen. */
   /** @type {string | null} */ session: typeof saved.session === "string" ? saved.session : null,
@@ -96,6 +97,7 @@ export function saveNow() {
   storeSaved({
     name: state.name ?? state.wantedName,
     room: state.wantedRoom,
+    sessionRoom: state.room,
     session: state.session,
     privateAfter: state.privateAfter,
     active: conversations.active,
