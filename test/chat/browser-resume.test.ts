@@ -1,11 +1,11 @@
-// The browser client's half of session resume (issue 14), in headless Chromium. The chat server
-// learns sessions in another branch; here the page is served with its real files next to a small
-// scripted server that speaks the contract of docs/chat.md exactly (welcome.session, the
-// ?session=&after=&privateAfter= reconnect, welcome.resumed, history.complete, ids), so the
-// client is checked against the contract itself: the reconnect URL, each message once and in
-// order, the quiet "Reconnected" marker, the "missing" line, and a reload that resumes.
-// The last test runs the real chat server, which does not know sessions yet: it must ignore the
-// resume parameters, and the page must fall back to sending its name and room again.
+// The browser client's half of session resume (issue 14), in headless Chromium. The page is served
+// with its real files next to a small scripted server that speaks the contract of docs/chat.md
+// exactly (welcome.session, the ?session=&after=&privateAfter= reconnect, welcome.resumed,
+// history.complete, ids), so the client is checked against the contract itself: the reconnect URL,
+// each message once and in order, the quiet "Reconnected" marker, the "missing" line, and a reload
+// that resumes. The last test runs the real chat server with a session it never gave (as after a
+// restart): it must ignore it, and the page must fall back to sending its name and room again.
+// browser-sessions.test.ts runs the page against the real server's sessions.
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
