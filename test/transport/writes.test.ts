@@ -221,6 +221,7 @@ test('policy "close" resets the connection of a peer that does not read (RST), r
   const { raw, conn } = await pair(t, { maxBufferedBytes });
   raw.socket.pause(); // the peer stops reading: the kernel buffers fill, then the server's
   const peerPort = raw.socket.localPort!;
+  const serverPort = raw.socket.remotePort!;
   const message = Buffer.alloc(64 * 1024, 0x42);
   // Bounded: the kernel buffers of a loopback pair hold a few MiB; 4,000 × 64 KiB is far beyond.
   for (let i = 0; i < 4000 && conn.readyState === ReadyState.OPEN; i++) {
@@ -232,10 +233,10 @@ test('policy "close" resets the connection of a peer that does not read (RST), r
   // Ended with a FIN, the server's kernel would keep the connection in FIN-WAIT-1 with the
   // unsent bytes, and the peer's stay ESTABLISHED, until the peer reads or TCP gives up
   // (minutes). Reset, neither end holds anything: wait (bounded) for the RST to be processed.
-  let states = tcpStatesOf(peerPort);
+  let states = tcpStatesOf(peerPort, serverPort);
   for (let i = 0; i < 200 && states.length > 0; i++) {
     await new Promise((resolve) => setTimeout(resolve, 10));
-    states = tcpStatesOf(peerPort);
+    states = tcpStatesOf(peerPort, serverPort);
   }
   assert.deepEqual(states, [], "the kernel still holds the connection");
   // The peer, waking up, finds the connection closed (it reads what its own buffer held).
