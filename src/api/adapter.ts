@@ -66,6 +66,13 @@ export interface Adapter {
    * reached by the caller already; the adapter must not deliver it back to this node.
    */
   publish(room: string | null, data: string | Uint8Array): void;
+  /**
+   * Optional: the channel and the bytes of a publication of `data` to `room` that every node
+   * delivers, this one included, for the application to publish itself through the adapter's
+   * broker (the Redis adapter's: in a Lua script, in one step with a write). Adapters that
+   * cannot offer it leave it out.
+   */
+  encodePublication?(room: string, data: string | Uint8Array): { channel: string; message: Buffer };
   /** The first local member joined `room`: start receiving its publications. */
   subscribe(room: string): void;
   /** The last local member left `room`: stop receiving its publications. */

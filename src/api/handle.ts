@@ -12,7 +12,7 @@
 
 import { ConnectionClosedError, WyndError } from "../errors.js";
 import type { UpgradeRequest } from "../protocol/handshake.js";
-import type { PreparedMessage } from "../protocol/prepared-message.js";
+import { payloadOf, type PreparedMessage } from "../protocol/prepared-message.js";
 import { ReadyState } from "../protocol/protocol.js";
 import type { WebSocketConnection } from "../transport/connection.js";
 import { utf8Of } from "./decoded-text.js";
@@ -41,6 +41,12 @@ function handledRejection(error: Error): Promise<never> {
   const promise = Promise.reject(error);
   promise.catch(ignore);
   return promise;
+}
+
+/** Broadcasts held back by `holdBroadcasts()`, and their bytes on the wire. */
+interface HeldBroadcasts {
+  readonly messages: PreparedMessage[];
+  bytes: number;
 }
 
 /**
@@ -83,6 +89,8 @@ export class Handle<Data = DefaultData> {
   #drain: PendingDrain | undefined;
   #closed: Promise<void> | undefined;
   #closeCode: number | undefined;
+  /** The broadcasts held back since holdBroadcasts(), oldest first (undefined: not holding). */
+  #held: HeldBroadcasts | undefined;
 
   /**
    * @internal Handles are created by `Wynd` for each accepted connection. The owner forwards
@@ -276,10 +284,48 @@ export class Handle<Data = DefaultData> {
     return sent;
   }
 
+  /**
+   * Holds back the broadcasts that reach this connection (room and all-client broadcasts, from
+   * this node or, with an adapter, from others) until {@link releaseBroadcasts}; direct sends
+   * (`sendText`, `sendBinary`, `ping`) still go out at once. This is how a connection catches up
+   * from a store before it hears live traffic, without a gap and without a duplicate: hold, join
+   * the rooms, read the store, send what was read, then release, dropping what was already sent.
+   * Held messages count as buffered bytes for `maxBufferedBytes` (the backpressure policy
+   * applies as to a send); they are dropped if the connection closes. Holding twice holds once.
+   */
+  holdBroadcasts(): this {
+    this.#held ??= { messages: [], bytes: 0 };
+    return this;
+  }
+
+  /**
+   * Sends the held broadcasts, in the order they arrived, and stops holding: each one for which
+   * `keep` (given the message as a string for text, bytes for binary) returns true, or every one
+   * without `keep`. Returns how many were queued. Does nothing (0) when not holding.
+   */
+  releaseBroadcasts(keep?: (data: string | Buffer) => boolean): number {
+    const held = this.#held;
+    if (held === undefined) return 0;
+    this.#held = undefined;
+    let sent = 0;
+    for (const message of held.messages) {
+      if (keep !== undefined && !keep(message.isBinary ? payloadOf(message) : payloadOf(message).toString("utf8"))) continue;
+      if (this[SEND_PREPARED](message)) sent++;
+    }
+    return sent;
+  }
+
   /** @internal The broadcast path: queue the shared frame bytes, never wait. */
   [SEND_PREPARED](message: PreparedMessage): boolean {
     const engine = this.#engine;
     if (engine.readyState !== ReadyState.OPEN) return false;
+    const held = this.#held;
+    if (held !== undefined) {
+      if (!engine.admitHeld(message.byteLength, held.bytes)) return false;
+      held.messages.push(message);
+      held.bytes += message.byteLength;
+      return true;
+    }
     const dropped = engine.droppedMessages;
     engine.sendPrepared(message);
     // The engine answers false both for "queued, above the high-water mark" and for "not

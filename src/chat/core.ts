@@ -22,7 +22,7 @@ import type { Handle, Wynd } from "../index.js";
 import { isSingleScript } from "./confusables.js";
 import { cleanText } from "./control-characters.js";
 import { ErrorCode, type ChatCommand, type ChatEvent, type ChatProtocol, type ClientLimits, type HistoryMessage } from "./events.js";
-import { Fanout } from "./fanout.js";
+import { Fanout, type Stamping } from "./fanout.js";
 import { encodeFileFrame, isFileError, parseFileFrame, type FileHeader } from "./file-frames.js";
 import { jsonProtocol } from "./json-protocol.js";
 import { isValidName, LOBBY, MAX_NAME_LENGTH, nameKey, roomKey } from "./names.js";
@@ -336,6 +336,9 @@ export class ChatCore {
     member.name = name;
     await this.#saveSession(member);
     this.#fanout.addressAs(member, name, previous);
+    // With an adapter, its private messages (its own copies too) reach this node once "name" is out.
+    const subscribed = this.#fanout.subscribed();
+    if (subscribed !== undefined) await subscribed;
     this.#send(member, { type: "name", name });
     const room = member.room;
     if (!member.listening) await this.#enter(member, room); // a text client starts hearing its room
@@ -366,16 +369,18 @@ export class ChatCore {
     const ts = this.#options.clock();
     const from = member.name!;
     const room = member.room;
+    // With Redis, the store publishes it to the clients that see ids, in the step that stores it.
+    const stamping = this.#fanout.stampForRoom(room, (id) => ({ type: "message", room, id, from, text }), ts);
     let id: string | undefined;
     try {
       // A local store answers at once: stored and sent in one step, so no reader of history can come between.
-      const stored = this.#messages.append({ room, from, text, ts });
+      const stored = this.#messages.append({ room, from, text, ts }, stamping?.publications);
       id = isPending(stored) ? await stored : stored;
     } catch {
       // The store reported its outage; the node keeps serving: the message goes out without an id.
     }
     const event: ChatEvent = id === undefined ? { type: "message", room, from, text } : { type: "message", room, id, from, text };
-    this.#fanout.toRoom(room, event, member, ts);
+    this.#fanout.toRoom(room, event, member, ts, id === undefined ? undefined : stamping?.covered);
   }
 
   async #private(member: Member, to: string, raw: string): Promise<void> {
@@ -387,19 +392,27 @@ export class ChatCore {
     }
     const ts = this.#options.clock();
     const message = { from: member.name!, to: target.name, text };
+    const toSelf = nameKey(target.name) === nameKey(member.name!);
     let ids: [string | undefined, string | undefined] = [undefined, undefined];
+    let toStamp: Stamping | undefined;
+    let fromStamp: Stamping | undefined;
     try {
-      // Kept in the inboxes first (sessions on), so a recipient who is reconnecting gets it on its resume.
+      // Kept in the inboxes first (sessions on), so a recipient who is reconnecting gets it on its resume;
+      // with Redis, published by the store to the clients that see ids, in the step that stores it.
       if (this.#sessions !== undefined) {
-        const stored = this.#sessions.deliver({ ...message, ts }, target.session, member.session?.id);
+        const stamp = (name: string) => this.#fanout.stampForUser(name, (id) => ({ type: "private", id, ...message }), ts);
+        toStamp = target.session === undefined ? undefined : stamp(target.name);
+        fromStamp = member.session === undefined || toSelf ? undefined : stamp(member.name!);
+        const stored = this.#sessions.deliver({ ...message, ts }, target.session, member.session?.id, toStamp?.publications, fromStamp?.publications);
         ids = isPending(stored) ? await stored : stored;
       }
     } catch {
       // The store reported its outage; the message goes out live, without ids.
     }
     const [toId, fromId] = ids;
-    this.#fanout.toUser(target.name, { type: "private", ...(toId === undefined ? {} : { id: toId }), ...message }, ts);
-    if (nameKey(target.name) !== nameKey(member.name!)) {
+    this.#fanout.toUser(target.name, { type: "private", ...(toId === undefined ? {} : { id: toId }), ...message }, ts, toId === undefined ? undefined : toStamp?.covered);
+    const selfCovered = fromId !== undefined && fromStamp?.covered.has(member.protocol) === true;
+    if (!toSelf && !selfCovered) {
       this.#fanout.send(member, { type: "private", ...(fromId === undefined ? {} : { id: fromId }), ...message }, "self", ts);
     }
   }
@@ -434,16 +447,19 @@ export class ChatCore {
     member.listening = true;
     const ready = this.#fanout.ready(member, room);
     if (ready !== undefined) await ready;
+    // Listening before the read, live traffic held back until the history is out: nothing stored
+    // after the read is missed, and what was stored before it but heard after is not sent twice.
+    this.#fanout.hold(member);
+    this.#fanout.listen(member, room);
     let messages: HistoryMessage[] = [];
     try {
-      // The local store answers at once: no message can slip between history and live traffic.
       const found = this.#messages.recent(room);
       messages = isPending(found) ? await found : found;
     } catch {
       this.#error(member, ErrorCode.UNAVAILABLE, UNAVAILABLE);
     }
     this.#send(member, { type: "history", room, messages });
-    this.#fanout.listen(member, room);
+    this.#fanout.release(member, { room, message: messages.at(-1)?.id });
   }
 
   #onBinary(member: Member, data: Uint8Array): void {

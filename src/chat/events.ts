@@ -114,4 +114,15 @@ export interface ChatProtocol {
    * for it (the tutorial's text does not echo a message to its sender).
    */
   render(event: ChatEvent, audience: Audience, ts: number): string | undefined;
+  /**
+   * The stored message a frame this protocol rendered carries (its kind, room and id), or
+   * undefined when it carries none. Absent when the protocol shows no ids: then a connection
+   * catching up from the stores cannot tell a live copy of what it was just sent.
+   */
+  storedIn?(frame: string): StoredMessageRef | undefined;
 }
+
+/** Which stored message an event carries: a room's message, or a private one (by its inbox id). */
+export type StoredMessageRef =
+  | { readonly kind: "message"; readonly room: string; readonly id: string }
+  | { readonly kind: "private"; readonly id: string };

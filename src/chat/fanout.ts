@@ -8,10 +8,13 @@
  * @module
  */
 
+import { randomBytes } from "node:crypto";
 import type { Handle, Wynd } from "../index.js";
 import type { ChatData } from "./core.js";
 import type { Audience, ChatEvent, ChatProtocol } from "./events.js";
 import { nameKey } from "./names.js";
+import { compareIds, isId } from "./stores/ids.js";
+import type { Stamped } from "./stores/types.js";
 
 /** Who an event may be rendered for, as {@link Fanout} needs to know. */
 export interface Listener {
@@ -29,6 +32,16 @@ function protocolRoom(protocol: ChatProtocol, room: string): string {
 
 function userRoom(protocol: ChatProtocol, name: string): string {
   return `u:${protocol.name}:${nameKey(name)}`;
+}
+
+/**
+ * The publications of a stored message for the protocols that show ids, for its store to make
+ * with the id it gives (see `Stamped`), and which protocols they cover: the event goes to the
+ * others as usual.
+ */
+export interface Stamping {
+  readonly publications: readonly Stamped[];
+  readonly covered: ReadonlySet<ChatProtocol>;
 }
 
 /** Sends chat events to rooms, users and single connections (see the module comment). */
@@ -49,6 +62,42 @@ export class Fanout {
     this.#clock = clock;
   }
 
+  /**
+   * With an adapter whose broker the stores share (Redis: see `Adapter.encodePublication`), the
+   * publications of the stored message `event(id)` to `room`'s members, for its store to make in
+   * the step that stores it: then every node, this one included, hears a room's messages in the
+   * order of their ids, which is what lets a client resume after the last id it saw. Undefined
+   * without such an adapter (one node: the message is sent as soon as it is stored).
+   */
+  stampForRoom(room: string, event: (id: string) => ChatEvent, ts: number): Stamping | undefined {
+    return this.#stamp((protocol) => protocolRoom(protocol, room), event, ts);
+  }
+
+  /** As {@link stampForRoom}, for a private message to the user called `name`. */
+  stampForUser(name: string, event: (id: string) => ChatEvent, ts: number): Stamping | undefined {
+    return this.#stamp((protocol) => userRoom(protocol, name), event, ts);
+  }
+
+  #stamp(roomOf: (protocol: ChatProtocol) => string, event: (id: string) => ChatEvent, ts: number): Stamping | undefined {
+    const adapter = this.#wynd.adapter;
+    if (!this.#shared || adapter.encodePublication === undefined) return undefined;
+    // A mark no text can hold by chance, where the store writes the id in.
+    const mark = `#${randomBytes(12).toString("hex")}#`;
+    const publications: Stamped[] = [];
+    const covered = new Set<ChatProtocol>();
+    for (const protocol of this.#protocols) {
+      if (protocol.storedIn === undefined) continue;
+      const frame = protocol.render(event(mark), "others", ts);
+      if (frame === undefined) continue;
+      const { channel, message } = adapter.encodePublication(roomOf(protocol), frame);
+      const at = message.indexOf(mark, 0, "latin1"); // the first: the id comes before the text
+      if (at < 0) continue;
+      publications.push({ channel, before: message.subarray(0, at), after: message.subarray(at + mark.length) });
+      covered.add(protocol);
+    }
+    return { publications, covered };
+  }
+
   /** Sends `event` to one connection. A send that fails means the peer is gone: nothing to do. */
   send(to: Listener, event: ChatEvent, audience: Audience = "self", ts = this.#clock()): void {
     const frame = to.protocol.render(event, audience, ts);
@@ -59,8 +108,7 @@ export class Fanout {
    * Makes sure this node receives the traffic of `room` (and of `name`'s private messages) before
    * `listener` reads what was stored: with an adapter, the channels are subscribed and the
    * subscriptions confirmed. Then nothing stored after the read can miss `listener` once it
-   * listens (what was stored just before the read, but published after, may come twice: the
-   * same id). Without an adapter, nothing to wait for.
+   * listens (before the read, holding: see {@link hold}). Without an adapter, nothing to wait for.
    */
   ready(listener: Listener, room: string, name?: string): Promise<void> | undefined {
     if (!this.#shared) return undefined;
@@ -69,6 +117,42 @@ export class Fanout {
     adapter.subscribe(protocolRoom(listener.protocol, room));
     if (name !== undefined) adapter.subscribe(userRoom(listener.protocol, name));
     return adapter.flush();
+  }
+
+  /**
+   * Holds back the traffic that reaches `listener` (see `Handle.holdBroadcasts`) while it catches
+   * up from the stores: start holding, listen, read the stores, send what was read, then
+   * {@link release}. With an adapter, what is read and what is heard come over two connections
+   * to Redis, in no fixed order; holding makes the order the one the client sees.
+   */
+  hold(listener: Listener): void {
+    listener.handle.holdBroadcasts();
+  }
+
+  /**
+   * Sends what was held back since {@link hold}, but for the stored messages `listener` has
+   * already been sent: `room`'s messages up to the id `message`, and private messages up to the
+   * id `privates` (ids increase: a message stored before the store was read is at or below the
+   * last id read, even when it is heard only after). Protocols that show no ids keep everything.
+   */
+  release(listener: Listener, caughtUp: { readonly room: string; readonly message?: string | undefined; readonly privates?: string | undefined }): void {
+    const storedIn = listener.protocol.storedIn;
+    const { room, message, privates } = caughtUp;
+    if (storedIn === undefined || (message === undefined && privates === undefined)) {
+      listener.handle.releaseBroadcasts();
+      return;
+    }
+    listener.handle.releaseBroadcasts((frame) => {
+      const stored = typeof frame === "string" ? storedIn(frame) : undefined;
+      if (stored === undefined || !isId(stored.id)) return true;
+      const upTo = stored.kind === "private" ? privates : stored.room === room ? message : undefined;
+      return upTo === undefined || compareIds(stored.id, upTo) > 0;
+    });
+  }
+
+  /** With an adapter: resolves once the subscriptions asked for so far are live in the broker. */
+  subscribed(): Promise<void> | undefined {
+    return this.#shared ? this.#wynd.adapter.flush() : undefined;
   }
 
   /** `listener` now receives `room`'s traffic. */
@@ -89,10 +173,12 @@ export class Fanout {
 
   /**
    * Sends `event` to everyone in `room`, rendered once per protocol: `self` (when given and in
-   * the room on this node) gets the `self` rendering, everyone else the `others` one.
+   * the room on this node) gets the `self` rendering, everyone else the `others` one; the
+   * members of `covered` protocols are skipped (its store published it: see {@link stampForRoom}).
    */
-  toRoom(room: string, event: ChatEvent, self?: Listener, ts = this.#clock()): void {
+  toRoom(room: string, event: ChatEvent, self?: Listener, ts = this.#clock(), covered?: ReadonlySet<ChatProtocol>): void {
     for (const protocol of this.#protocols) {
+      if (covered?.has(protocol) === true) continue; // its store published it (see stampForRoom)
       const members = this.#wynd.to(protocolRoom(protocol, room));
       if (!this.#shared && members.size === 0) continue;
       const others = protocol.render(event, "others", ts);
@@ -110,9 +196,13 @@ export class Fanout {
     }
   }
 
-  /** Sends `event` (rendered for `others`) to the user called `name`, on whichever node it is. */
-  toUser(name: string, event: ChatEvent, ts = this.#clock()): void {
+  /**
+   * Sends `event` (rendered for `others`) to the user called `name`, on whichever node it is,
+   * but for the `covered` protocols (see {@link stampForUser}).
+   */
+  toUser(name: string, event: ChatEvent, ts = this.#clock(), covered?: ReadonlySet<ChatProtocol>): void {
     for (const protocol of this.#protocols) {
+      if (covered?.has(protocol) === true) continue; // its store published it (see stampForUser)
       const target = this.#wynd.to(userRoom(protocol, name));
       if (!this.#shared && target.size === 0) continue;
       const frame = protocol.render(event, "others", ts);

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { ErrorCode, type ChatCommand, type ChatEvent, type ChatProtocol } from "./events.js";
+import { ErrorCode, type ChatCommand, type ChatEvent, type ChatProtocol, type StoredMessageRef } from "./events.js";
 import { HELP_LINES } from "./help.js";
 
 /** The subprotocol name the browser client offers. */
@@ -96,5 +96,20 @@ export const jsonProtocol: ChatProtocol = {
       default:
         return JSON.stringify({ ...event, ts });
     }
+  },
+
+  storedIn(frame: string): StoredMessageRef | undefined {
+    let event: Record<string, unknown> | null;
+    try {
+      event = JSON.parse(frame) as Record<string, unknown> | null;
+    } catch {
+      return undefined; // not one of ours
+    }
+    const id = event?.["id"];
+    if (typeof id !== "string") return undefined;
+    if (event!["type"] === "private") return { kind: "private", id };
+    const room = event!["room"];
+    if (event!["type"] === "message" && typeof room === "string") return { kind: "message", room, id };
+    return undefined;
   },
 };

@@ -12,6 +12,7 @@ import type { ChatData } from "./core.js";
 import type { ClientLimits } from "./events.js";
 import type { Fanout, Listener } from "./fanout.js";
 import type { SessionKeeper } from "./sessions.js";
+import { isId } from "./stores/ids.js";
 import { isPending, type Answer, type MessageStore, type PresenceStore, type Replay, type Session } from "./stores/types.js";
 
 /** What a resume changes of a connection (the core's member, structurally). */
@@ -68,16 +69,23 @@ export async function resumeSession(member: Resuming, context: ResumeContext): P
   member.listening = true;
   const ready = fanout.ready(member, session.room, member.name);
   if (ready !== undefined) await ready;
-  // Local stores answer at once: from here to listening, nothing else runs (no message can slip in).
+  // Listening before the stores are read, live traffic held back until what was read is out (see
+  // Fanout.hold): nothing stored after the reads is missed, nothing stored before is sent twice.
+  fanout.hold(member);
+  if (member.name !== undefined) fanout.addressAs(member, member.name, undefined);
+  fanout.listen(member, session.room);
   const replay = replayOf(context.messages, session.room, request.after);
   const { messages, complete } = isPending(replay) ? await replay : replay;
   const inbox = member.name === undefined ? [] : keeper.inbox(session, request.privateAfter);
   const privates = isPending(inbox) ? await inbox : inbox;
   fanout.send(member, { type: "history", room: session.room, messages, complete });
   for (const message of privates) fanout.send(member, { type: "private", ...message }, "others", message.ts);
-  // Live traffic only now, after what was stored: nothing comes before its replay.
-  if (member.name !== undefined) fanout.addressAs(member, member.name, undefined);
-  fanout.listen(member, session.room);
+  fanout.release(member, {
+    room: session.room,
+    // The last id the client now has, when it can be trusted to be this room's (see replayAfter).
+    message: messages.at(-1)?.id ?? (complete && isId(request.after) ? request.after : undefined),
+    privates: privates.at(-1)?.id ?? (isId(request.privateAfter) ? request.privateAfter : undefined),
+  });
   // The old connection goes only now: until the new one listens, it keeps this node subscribed to the rooms.
   keeper.takeOver(session, () => context.closeOthers(session));
   // Its name had been let go (its node shut down or died): the others were told it left.

@@ -14,7 +14,7 @@
 
 import type { Fanout } from "./fanout.js";
 import { LOBBY } from "./names.js";
-import { isPending, type Answer, type PresenceStore, type PrivateMessage, type Session, type SessionStore } from "./stores/types.js";
+import { isPending, type Answer, type PresenceStore, type PrivateMessage, type Session, type SessionStore, type Stamped } from "./stores/types.js";
 
 /** What a connection asks to resume, from its URL's query. */
 export interface ResumeRequest {
@@ -120,11 +120,18 @@ export class SessionKeeper {
 
   /**
    * Stores a private message in the recipient's inbox and the sender's (each numbers it its
-   * own way); resolves with both ids (undefined for one without a session).
+   * own way), each with its publications (see `Stamped`); resolves with both ids (undefined for
+   * one without a session).
    */
-  deliver(message: Omit<PrivateMessage, "id">, to: string | undefined, from: string | undefined): Answer<[string | undefined, string | undefined]> {
-    const toId = to === undefined ? undefined : this.#store.deliver(to, message);
-    const fromId = from === undefined || from === to ? undefined : this.#store.deliver(from, message);
+  deliver(
+    message: Omit<PrivateMessage, "id">,
+    to: string | undefined,
+    from: string | undefined,
+    toPublications?: readonly Stamped[],
+    fromPublications?: readonly Stamped[],
+  ): Answer<[string | undefined, string | undefined]> {
+    const toId = to === undefined ? undefined : this.#store.deliver(to, message, toPublications);
+    const fromId = from === undefined || from === to ? undefined : this.#store.deliver(from, message, fromPublications);
     if (!isPending(toId) && !isPending(fromId)) return [toId, from === to ? toId : fromId];
     return Promise.all([toId, fromId]).then(([t, f]) => [t, from === to ? t : f]);
   }

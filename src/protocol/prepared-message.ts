@@ -36,3 +36,14 @@ export function prepareMessage(data: string | Uint8Array, isBinary = typeof data
   const payload = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   return { chunks: [header, payload], byteLength: header.byteLength + data.byteLength, isBinary };
 }
+
+/**
+ * The payload of a prepared message (its frame without the header): a view of the frame's bytes,
+ * not a copy. Server frames are unmasked, so the header is 2, 4 or 10 bytes (RFC 6455 §5.2).
+ */
+export function payloadOf(message: PreparedMessage): Buffer {
+  const [first, second] = message.chunks as [Buffer, Buffer | undefined];
+  if (second !== undefined) return second;
+  const length = first[1]! & 0x7f;
+  return first.subarray(length === 126 ? 4 : length === 127 ? 10 : 2);
+}

@@ -18,7 +18,7 @@
  */
 
 import { InvalidStateError, WyndError, type Adapter, type AdapterListener, type AdapterState } from "../index.js";
-import { EnvelopeCodec, Kind } from "./envelope.js";
+import { EnvelopeCodec, EVERY_NODE, Kind } from "./envelope.js";
 import type { RedisClientType } from "@redis/client";
 
 /** The `@redis/client` client the adapter works with (RESP3 or 2, any modules). */
@@ -159,6 +159,19 @@ export class RedisAdapter implements Adapter {
   publish(room: string | null, data: string | Uint8Array): void {
     if (room === null) this.#publish(this.#allChannel, this.#codec.encode(Kind.EVERYONE, data));
     else this.#publish(this.#roomChannel(room), this.#codec.encode(Kind.ROOM, data));
+  }
+
+  /**
+   * The channel and the bytes of a publication of `data` to `room` that every node delivers to
+   * its members of `room`, this one included (unlike {@link publish}, whose node has delivered
+   * it itself), for the application to PUBLISH itself: in a Lua script, say, in one step with
+   * the write it announces, so that every node hears them in the order they were written. The
+   * bytes are a binary-safe string for Redis; they may be cut and put together again around a
+   * part of `data` that only the script knows (an id it makes), as long as `data`'s bytes stay
+   * valid UTF-8 for a text message.
+   */
+  encodePublication(room: string, data: string | Uint8Array): { channel: string; message: Buffer } {
+    return { channel: this.#roomChannel(room), message: this.#codec.encode(Kind.ROOM, data, EVERY_NODE) };
   }
 
   publishToNodes(message: string): void {

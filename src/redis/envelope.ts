@@ -6,7 +6,9 @@
  * offset 0  FORMAT (1)          a version byte, so a future format can be told apart
  *        1  kind                0 room message, 1 message to everyone, 2 node message
  *        2  opcode              1 text, 2 binary (RFC 6455's opcodes)
- *        3  flags               0 (reserved)
+ *        3  flags               bit 0: every node delivers it, the publishing one too
+ *                               (publications made for the application to publish itself);
+ *                               the other bits are reserved (0)
  *        4  N                   length of the node id
  *        5  node id (N bytes)   the publishing node, so it skips its own publications
  *    5 + N  payload
@@ -25,6 +27,8 @@ const FORMAT = 1;
 const OPCODE_TEXT = 1;
 const OPCODE_BINARY = 2;
 const FIXED_BYTES = 5;
+/** Flag: the publishing node delivers it too (see the format above). */
+export const EVERY_NODE = 1;
 
 /** A decoded envelope from another node. */
 export interface Envelope {
@@ -45,8 +49,11 @@ export class EnvelopeCodec {
     this.#nodeId = id;
   }
 
-  /** One buffer with the header and `data` (a string as text, bytes as binary), copied. */
-  encode(kind: Kind, data: string | Uint8Array): Buffer {
+  /**
+   * One buffer with the header and `data` (a string as text, bytes as binary), copied; `flags`
+   * 0 or {@link EVERY_NODE}.
+   */
+  encode(kind: Kind, data: string | Uint8Array, flags = 0): Buffer {
     const id = this.#nodeId;
     const start = FIXED_BYTES + id.byteLength;
     const isText = typeof data === "string";
@@ -55,7 +62,7 @@ export class EnvelopeCodec {
     out[0] = FORMAT;
     out[1] = kind;
     out[2] = isText ? OPCODE_TEXT : OPCODE_BINARY;
-    out[3] = 0;
+    out[3] = flags;
     out[4] = id.byteLength;
     id.copy(out, FIXED_BYTES);
     if (isText) out.write(data, start, length, "utf8");
@@ -64,7 +71,8 @@ export class EnvelopeCodec {
   }
 
   /**
-   * Decodes `message`: undefined when this node published it (it delivered it locally already).
+   * Decodes `message`: undefined when this node published it (it delivered it locally already),
+   * unless it is flagged {@link EVERY_NODE}.
    * Throws `WyndError` `ERR_ADAPTER_BAD_ENVELOPE` for bytes that are not an envelope.
    */
   decode(message: Buffer): Envelope | undefined {
@@ -77,7 +85,8 @@ export class EnvelopeCodec {
       throw badEnvelope("bad header");
     }
     const id = this.#nodeId;
-    if (idLength === id.byteLength && message.compare(id, 0, idLength, FIXED_BYTES, start) === 0) return undefined;
+    const own = idLength === id.byteLength && message.compare(id, 0, idLength, FIXED_BYTES, start) === 0;
+    if (own && (message[3]! & EVERY_NODE) === 0) return undefined;
     return { kind: kind as Kind, isBinary: opcode === OPCODE_BINARY, payload: message.subarray(start) };
   }
 }

@@ -444,6 +444,15 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     return false;
   }
 
+  /**
+   * @internal Whether a message of `byteLength` bytes may wait for this connection while
+   * `heldBytes` bytes already wait outside it (broadcasts an API handle holds back): the
+   * `maxBufferedBytes` check of a send, counting them, with its backpressure policy.
+   */
+  admitHeld(byteLength: number, heldBytes: number): boolean {
+    return this.#admit(byteLength, this.bufferedAmount + heldBytes);
+  }
+
   #belowHighWater(): boolean {
     if (this.bufferedAmount < this.#options.highWaterMarkBytes) return true;
     this.#needDrain = true;

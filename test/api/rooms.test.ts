@@ -226,3 +226,72 @@ test("clients() and broadcasts include a connection only once its setup has fini
   await tick(30);
   assert.deepEqual(received, ["welcome all"]);
 });
+
+test("holdBroadcasts holds room and all-client broadcasts, not direct sends; releaseBroadcasts sends them in order", { timeout: 10_000 }, async () => {
+  const { wynd, peers, handles } = await cluster(2);
+  const [a, b] = peers as [Peer, Peer];
+  const held = handles[0]!;
+  held.join("r");
+  handles[1]!.join("r");
+  assert.equal(held.holdBroadcasts(), held);
+  held.holdBroadcasts(); // twice holds once
+  assert.equal(wynd.to("r").broadcast("one"), 2, "a held message counts as queued");
+  wynd.broadcast(Buffer.from([1, 2, 3]));
+  handles[1]!.to("r").broadcast("two");
+  await held.sendText("direct");
+  assert.equal(await a.next(), "direct", "a direct send is not held");
+  assert.equal(await b.next(), "one", "the others are not held");
+  await tick();
+  assert.deepEqual(a.pending, []);
+  assert.equal(held.releaseBroadcasts(), 3);
+  assert.equal(await a.next(), "one");
+  assert.deepEqual(await a.next(), Buffer.from([1, 2, 3]));
+  assert.equal(await a.next(), "two");
+  wynd.to("r").broadcast("live again");
+  assert.equal(await a.next(), "live again", "no longer held");
+  assert.equal(held.releaseBroadcasts(), 0, "nothing to release when not holding");
+});
+
+test("releaseBroadcasts(keep) sends only what keep accepts, given text as a string and binary as bytes", { timeout: 10_000 }, async () => {
+  const { wynd, peers, handles } = await cluster(1);
+  const [a] = peers as [Peer];
+  const held = handles[0]!;
+  held.holdBroadcasts();
+  const big = "x".repeat(70_000); // a 10-byte header, payload referenced rather than copied
+  const medium = "é".repeat(100); // 200 bytes: a 4-byte header
+  const large = Buffer.alloc(20_000, 7); // framed as a header and the payload itself
+  for (const data of ["drop 1", "keep 2", medium, big, Buffer.from("bin"), large]) wynd.broadcast(data);
+  const seen: Array<string | Buffer> = [];
+  const sent = held.releaseBroadcasts((data) => {
+    seen.push(data);
+    return typeof data !== "string" || !data.startsWith("drop");
+  });
+  assert.equal(sent, 5);
+  assert.deepEqual(seen, ["drop 1", "keep 2", medium, big, Buffer.from("bin"), large]);
+  assert.equal(await a.next(), "keep 2");
+  assert.equal(await a.next(), medium);
+  assert.equal(await a.next(), big);
+  assert.deepEqual(await a.next(), Buffer.from("bin"));
+  assert.deepEqual(await a.next(), large);
+});
+
+test("held broadcasts count toward maxBufferedBytes: exactly the limit is held, one byte more follows the policy", { timeout: 10_000 }, async () => {
+  // "drop": a 100-byte limit holds 98 + 2 bytes of frames, the next message is dropped and counted.
+  const dropping = await cluster(1, { maxBufferedBytes: 100, backpressurePolicy: "drop" });
+  const handle = dropping.handles[0]!;
+  handle.holdBroadcasts();
+  assert.equal(dropping.wynd.broadcast("a".repeat(96)), 1, "98 bytes on the wire: held");
+  assert.equal(dropping.wynd.broadcast(""), 1, "2 bytes more: exactly the limit");
+  assert.equal(dropping.wynd.broadcast(""), 0, "one frame more: dropped");
+  assert.equal(handle.releaseBroadcasts(), 2);
+  assert.equal(await dropping.peers[0]!.next(), "a".repeat(96));
+  assert.equal(await dropping.peers[0]!.next(), "");
+  // "close" (the default): the connection is cut, as for a send past the limit.
+  const closing = await cluster(1, { maxBufferedBytes: 100 });
+  const victim = closing.handles[0]!;
+  victim.holdBroadcasts();
+  assert.equal(closing.wynd.broadcast("a".repeat(98)), 1);
+  assert.equal(closing.wynd.broadcast("b"), 0);
+  while (victim.state !== ReadyState.CLOSED) await tick(2);
+  assert.equal(victim.releaseBroadcasts(), 0, "nothing is sent on a closed connection");
+});

@@ -102,6 +102,33 @@ test("a node publishes to a room it has no member in: the members on other nodes
   assert.deepEqual(a.adapter.subscribedRooms(), []);
 });
 
+test("encodePublication: bytes the application publishes itself (here in a Lua script) reach the room on every node, its own too", { timeout: 20_000 }, async (t) => {
+  const redis = await useRedis(t);
+  if (redis === undefined) return;
+  const prefix = freshPrefix();
+  const [a, b] = [await startNode(redis, prefix), await startNode(redis, prefix)];
+  const a1 = await join(a, "a1", ["r"]);
+  const b1 = await join(b, "b1", ["r"]);
+  const outsider = await join(b, "b2", ["other"]);
+  const { channel, message } = a.adapter.encodePublication("r", "n=#MARK# ✓");
+  assert.equal(channel, `${prefix}:room:r`);
+  // Cut around a mark and put together again by a script, with what only the script knows.
+  const at = message.indexOf("#MARK#");
+  const script = "local n = redis.call('INCR', KEYS[1]) redis.call('PUBLISH', ARGV[1], ARGV[2] .. n .. ARGV[3]) return n";
+  const args = [channel, message.subarray(0, at), message.subarray(at + 6)];
+  assert.equal(await a.adapter.client.sendCommand(["EVAL", script, "1", `${prefix}:counter`, ...args]), 1);
+  assert.equal(await a.adapter.client.sendCommand(["EVAL", script, "1", `${prefix}:counter`, ...args]), 2);
+  for (const peer of [a1, b1]) {
+    assert.equal(await peer.next(), "n=1 ✓");
+    assert.equal(await peer.next(), "n=2 ✓");
+  }
+  const binary = b.adapter.encodePublication("r", Uint8Array.of(0, 255));
+  await b.adapter.client.publish(binary.channel, binary.message);
+  for (const peer of [a1, b1]) assert.deepEqual(await peer.next(), Buffer.from([0, 255]));
+  await quiet([a, b]);
+  for (const peer of [a1, b1, outsider]) assert.deepEqual(peer.pending, []);
+});
+
 test("a node subscribes a room on its first local member and unsubscribes on its last: no channel is left", { timeout: 20_000 }, async (t) => {
   const redis = await useRedis(t);
   if (redis === undefined) return;

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { WyndError } from "../../src/index.js";
-import { EnvelopeCodec, Kind } from "../../src/redis/envelope.js";
+import { EnvelopeCodec, EVERY_NODE, Kind } from "../../src/redis/envelope.js";
 
 test("an envelope carries kind, text or binary and the payload bytes, without JSON or base64", () => {
   const sender = new EnvelopeCodec("node-a");
@@ -25,6 +25,17 @@ test("a node recognises its own envelopes (decode answers undefined), not those 
   assert.notEqual(a.decode(new EnvelopeCodec("abcd").encode(Kind.ROOM, "x")), undefined);
   assert.notEqual(a.decode(new EnvelopeCodec("ab").encode(Kind.ROOM, "x")), undefined);
   assert.notEqual(a.decode(new EnvelopeCodec("abd").encode(Kind.ROOM, "x")), undefined);
+});
+
+test("an envelope flagged EVERY_NODE is delivered by its own node too, and by the others alike", () => {
+  const a = new EnvelopeCodec("abc");
+  const flagged = a.encode(Kind.ROOM, "for all", EVERY_NODE);
+  assert.equal(flagged[3], EVERY_NODE);
+  assert.deepEqual(a.decode(flagged), { kind: Kind.ROOM, isBinary: false, payload: Buffer.from("for all") });
+  assert.deepEqual(new EnvelopeCodec("xyz").decode(flagged), { kind: Kind.ROOM, isBinary: false, payload: Buffer.from("for all") });
+  // Another flag bit alone (reserved) does not make it everybody's.
+  const other = a.encode(Kind.ROOM, "x", 2);
+  assert.equal(a.decode(other), undefined);
 });
 
 test("bytes that are not an envelope are refused with ERR_ADAPTER_BAD_ENVELOPE", () => {

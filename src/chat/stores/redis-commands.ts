@@ -7,9 +7,11 @@
  * @module
  */
 
+import type { Stamped } from "./types.js";
+
 /** A connected Redis client, structurally (see the module comment). */
 export interface RedisCommands {
-  sendCommand(args: string[]): Promise<unknown>;
+  sendCommand(args: Array<string | Buffer>): Promise<unknown>;
 }
 
 /** Default bound on one Redis command, in milliseconds. */
@@ -61,10 +63,10 @@ export class Redis {
   }
 
   /** Sends one command; rejects after the timeout or on an error (reported once per outage). */
-  async send(args: string[]): Promise<unknown> {
+  async send(args: Array<string | Buffer>): Promise<unknown> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${args[0]} timed out after ${this.#timeoutMs} ms`)), this.#timeoutMs);
+      timer = setTimeout(() => reject(new Error(`${String(args[0])} timed out after ${this.#timeoutMs} ms`)), this.#timeoutMs);
     });
     try {
       const reply = await Promise.race([this.#client.sendCommand(args), timeout]);
@@ -80,7 +82,21 @@ export class Redis {
   }
 
   /** Runs a Lua script (EVAL: Redis caches it; the scripts are small). */
-  eval(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+  eval(script: string, keys: readonly string[], args: ReadonlyArray<string | Buffer>): Promise<unknown> {
     return this.send(["EVAL", script, String(keys.length), ...keys, ...args]);
   }
+}
+
+/** The ARGV of `publications` for a script that publishes them with {@link publishStamped}: three each. */
+export function stampedArgs(publications: readonly Stamped[] | undefined): Buffer[] {
+  if (publications === undefined) return [];
+  return publications.flatMap(({ channel, before, after }) => [Buffer.from(channel, "utf8"), before, after]);
+}
+
+/**
+ * The end of a script that has just written an entry with id `id` and publishes the stamped
+ * publications found in ARGV from index `first` on (see {@link stampedArgs}).
+ */
+export function publishStamped(first: number): string {
+  return `for i = ${first}, #ARGV, 3 do redis.call('PUBLISH', ARGV[i], ARGV[i + 1] .. id .. ARGV[i + 2]) end`;
 }

@@ -9,9 +9,9 @@
 
 import type { HistoryMessage } from "../events.js";
 import { parseId } from "./ids.js";
-import type { Redis } from "./redis-commands.js";
+import { publishStamped, stampedArgs, type Redis } from "./redis-commands.js";
 import { replayAfter } from "./replay.js";
-import type { MessageStore, NewMessage, Replay } from "./types.js";
+import type { MessageStore, NewMessage, Replay, Stamped } from "./types.js";
 
 /**
  * KEYS stream; ARGV count: how many entries were ever added, how many are held, and the last
@@ -25,6 +25,14 @@ for i = 1, #info, 2 do
   if info[i] == 'entries-added' then added = info[i + 1] elseif info[i] == 'length' then length = info[i + 1] end
 end
 return {added, length, redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', ARGV[1])}`;
+
+/**
+ * KEYS stream; ARGV trim ('=' or '~'), size, from, text, ts, then the stamped publications:
+ * the message's id, stored and announced in one step.
+ */
+const APPEND = `local id = redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[1], ARGV[2], '*', 'from', ARGV[3], 'text', ARGV[4], 'ts', ARGV[5])
+${publishStamped(6)}
+return id`;
 
 /** Entries fetched past `size` for a replay: MAXLEN ~ keeps up to a stream node (100 entries by default) more. */
 const REPLAY_SLACK = 1000;
@@ -80,10 +88,11 @@ export class RedisMessages implements MessageStore {
     return Promise.resolve();
   }
 
-  async append(message: NewMessage): Promise<string> {
+  async append(message: NewMessage, publications?: readonly Stamped[]): Promise<string> {
     // Size 0 still numbers the room's messages (the stream keeps its last id) but keeps none.
-    const trim = this.#size === 0 ? ["MAXLEN", "0"] : ["MAXLEN", "~", String(this.#size)];
-    const id = await this.#redis.send(["XADD", this.key(message.room), ...trim, "*", "from", message.from, "text", message.text, "ts", String(message.ts)]);
+    const [trim, size] = this.#size === 0 ? ["=", "0"] : ["~", String(this.#size)];
+    const args = [trim, size, message.from, message.text, String(message.ts), ...stampedArgs(publications)];
+    const id = await this.#redis.eval(APPEND, [this.key(message.room)], args);
     if (typeof id !== "string") throw new Error(`XADD replied ${JSON.stringify(id)}, not an id`);
     return id;
   }

@@ -10,9 +10,9 @@
  */
 
 import { isId } from "./ids.js";
-import type { Redis } from "./redis-commands.js";
+import { publishStamped, stampedArgs, type Redis } from "./redis-commands.js";
 import { INBOX_SIZE, newToken, sessionId } from "./sessions-local.js";
-import type { PrivateMessage, Session, SessionStore } from "./types.js";
+import type { PrivateMessage, Session, SessionStore, Stamped } from "./types.js";
 
 /** How long a session held by a connection is kept at most (its node may die without a word). */
 const HELD_TTL_MS = 24 * 3600 * 1000;
@@ -50,10 +50,14 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 redis.call('PEXPIRE', KEYS[2], ARGV[1])
 return 1`;
 
-/** KEYS session, inbox; ARGV size, from, to, text, ts: the id; the inbox lives as long as its session. */
+/**
+ * KEYS session, inbox; ARGV size, from, to, text, ts, graceMs, then the stamped publications: the
+ * id, stored and announced in one step; the inbox lives as long as its session.
+ */
 const DELIVER = `local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*', 'from', ARGV[2], 'to', ARGV[3], 'text', ARGV[4], 'ts', ARGV[5])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) else redis.call('PEXPIRE', KEYS[2], ARGV[6]) end
+${publishStamped(7)}
 return id`;
 
 type Entry = [string, string[]];
@@ -116,8 +120,8 @@ export class RedisSessions implements SessionStore {
     await this.#redis.eval(ORPHAN, this.#keys(id), [String(this.graceMs)]);
   }
 
-  async deliver(id: string, message: Omit<PrivateMessage, "id">): Promise<string> {
-    const args = [String(INBOX_SIZE), message.from, message.to, message.text, String(message.ts), String(this.graceMs)];
+  async deliver(id: string, message: Omit<PrivateMessage, "id">, publications?: readonly Stamped[]): Promise<string> {
+    const args = [String(INBOX_SIZE), message.from, message.to, message.text, String(message.ts), String(this.graceMs), ...stampedArgs(publications)];
     return String(await this.#redis.eval(DELIVER, this.#keys(id), args));
   }
 

@@ -31,12 +31,27 @@ export interface NewMessage {
   readonly ts: number;
 }
 
+/**
+ * A publication a store makes in the same step as the write it announces, with the id the write
+ * gave written between `before` and `after`: the bytes of an adapter publication on `channel`
+ * (see `Adapter.encodePublication`), so that every node hears what was stored in the order it
+ * was stored. Only stores that share their broker with the adapter (Redis) are given any.
+ */
+export interface Stamped {
+  readonly channel: string;
+  readonly before: Buffer;
+  readonly after: Buffer;
+}
+
 /** Each room's history: messages get their ids here, and are replayed from here. */
 export interface MessageStore {
   /** Reads what must be read before serving (the history file). Never rejects. */
   load(): Promise<void>;
-  /** Stores `message` and resolves with its id, increasing within its room. Rejects when the store is unreachable. */
-  append(message: NewMessage): Answer<string>;
+  /**
+   * Stores `message` and resolves with its id, increasing within its room, making the
+   * `publications` in the same step (see {@link Stamped}). Rejects when the store is unreachable.
+   */
+  append(message: NewMessage, publications?: readonly Stamped[]): Answer<string>;
   /**
    * The last messages of `room`, oldest first. A store that can answer at once does (an array,
    * not a promise): then no message can slip between the history and the live traffic. Rejects
@@ -158,8 +173,11 @@ export interface SessionStore {
   end(session: Session): Promise<void>;
   /** The session's connection died with its node: it expires after the grace period unless resumed. */
   orphan(id: string): Promise<void>;
-  /** Stores a private message in the inbox of session `id`; resolves with its id there. */
-  deliver(id: string, message: Omit<PrivateMessage, "id">): Answer<string>;
+  /**
+   * Stores a private message in the inbox of session `id`; resolves with its id there, making
+   * the `publications` in the same step (see {@link Stamped}).
+   */
+  deliver(id: string, message: Omit<PrivateMessage, "id">, publications?: readonly Stamped[]): Answer<string>;
   /** The inbox's messages after `after` (all when undefined), oldest first. */
   inbox(id: string, after: string | undefined): Answer<PrivateMessage[]>;
   /** Stops timers. Never rejects. */
