@@ -103,20 +103,27 @@ test("close(code, reason) sends that code and reason, and interrupts a busy hand
   const wynd = track(new Wynd());
   const events: CloseEvent[] = [];
   const texts: string[] = [];
+  let started!: () => void;
+  const running = new Promise<void>((resolve) => (started = resolve));
+  let finish!: () => void;
+  const busy = new Promise<void>((resolve) => (finish = resolve));
   wynd.onConnection((conn) => {
     conn.onText(async (msg) => {
       texts.push(msg.data);
-      await tick(50); // still running when the shutdown starts
+      started();
+      await busy; // still running when the shutdown starts
     });
     conn.onClose((event) => events.push(event));
   });
   const { port } = await wynd.listen(0);
   const ws = await open(`ws://127.0.0.1:${port}`);
   ws.sendText("first");
-  await tick(10);
+  await running;
   ws.sendText("dropped: the server is going away");
-  await wynd.close(1012, "restarting");
+  const closing = wynd.close(1012, "restarting");
   const ended = await ws.closed();
+  finish();
+  await closing;
   assert.equal(ended.code, 1012);
   assert.equal(ended.reason, "restarting");
   assert.deepEqual(texts, ["first"]);
