@@ -174,6 +174,27 @@ function metricOf(target: Target, report: RunReport): number {
   return target.metric === "rate" ? h.rate : (h.rssPerConnection ?? NaN);
 }
 
+function usage(): string {
+  return [
+    "usage: npm run bench:compare -- [options]",
+    "",
+    "Runs the target scenarios on every available server, interleaved, several rounds; prints",
+    "medians, min-max, CPU use and ratios; writes benchmarks.json and benchmarks.svg.",
+    "",
+    "options:",
+    "  --rounds N       rounds (3)",
+    "  --duration S     measured seconds per run (3)",
+    "  --warmup S       warm-up seconds per run (1)",
+    `  --servers a,b    servers (${SERVERS.map((server) => server.name).join(",")})`,
+    `  --only id,id     scenarios (${TARGETS.map((target) => target.id).join(",")})`,
+    "  --out-dir DIR    where the JSON and SVG go (docs/)",
+    "  --commit SHA     the commit to name in the report (git's HEAD)",
+    "  --no-pin         do not pin server and load generator to cores 0 and 1",
+    "  -h, --help       this text",
+    "",
+  ].join("\n");
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -185,8 +206,13 @@ async function main(): Promise<number> {
       "out-dir": { type: "string" },
       commit: { type: "string" },
       "no-pin": { type: "boolean", default: false },
+      help: { type: "boolean", short: "h", default: false },
     },
   });
+  if (values.help) {
+    process.stdout.write(usage());
+    return 0;
+  }
   const rounds = Number(values.rounds);
   const durationMs = Number(values.duration) * 1000;
   const warmupMs = Number(values.warmup) * 1000;
