@@ -74,18 +74,24 @@ export async function resumeSession(member: Resuming, context: ResumeContext): P
   fanout.hold(member);
   if (member.name !== undefined) fanout.addressAs(member, member.name, undefined);
   fanout.listen(member, session.room);
-  const replay = replayOf(context.messages, session.room, request.after);
-  const { messages, complete } = isPending(replay) ? await replay : replay;
-  const inbox = member.name === undefined ? [] : keeper.inbox(session, request.privateAfter);
-  const privates = isPending(inbox) ? await inbox : inbox;
-  fanout.send(member, { type: "history", room: session.room, messages, complete });
-  for (const message of privates) fanout.send(member, { type: "private", ...message }, "others", message.ts);
-  fanout.release(member, {
-    room: session.room,
-    // The last id the client now has, when it can be trusted to be this room's (see replayAfter).
-    message: messages.at(-1)?.id ?? (complete && isId(request.after) ? request.after : undefined),
-    privates: privates.at(-1)?.id ?? (isId(request.privateAfter) ? request.privateAfter : undefined),
-  });
+  // What the client has once the reads are sent; if a read fails, nothing was sent: all live traffic follows.
+  let caughtUp: Parameters<Fanout["release"]>[1] = { room: session.room };
+  try {
+    const replay = replayOf(context.messages, session.room, request.after);
+    const { messages, complete } = isPending(replay) ? await replay : replay;
+    const inbox = member.name === undefined ? [] : keeper.inbox(session, request.privateAfter);
+    const privates = isPending(inbox) ? await inbox : inbox;
+    fanout.send(member, { type: "history", room: session.room, messages, complete });
+    for (const message of privates) fanout.send(member, { type: "private", ...message }, "others", message.ts);
+    caughtUp = {
+      room: session.room,
+      // The last id the client now has, when it can be trusted to be this room's (see replayAfter).
+      message: messages.at(-1)?.id ?? (complete && isId(request.after) ? request.after : undefined),
+      privates: privates.at(-1)?.id ?? (isId(request.privateAfter) ? request.privateAfter : undefined),
+    };
+  } finally {
+    fanout.release(member, caughtUp);
+  }
   // The old connection goes only now: until the new one listens, it keeps this node subscribed to the rooms.
   keeper.takeOver(session, () => context.closeOthers(session));
   // Its name had been let go (its node shut down or died): the others were told it left.
