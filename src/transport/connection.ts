@@ -81,7 +81,6 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
   #error: Error | undefined;
   /** Whether the close timeout was started (see #armCloseTimer). */
   #closeArmed = false;
-  #heartbeatTimer: NodeJS.Timeout | undefined;
   #receivedSinceHeartbeat = false;
   #pingOutstanding = false;
 
@@ -113,7 +112,8 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     socket.on("close", WebSocketConnection.#onSocketClose);
     socket.on("error", WebSocketConnection.#onSocketError);
     socket.on("drain", WebSocketConnection.#onSocketDrain);
-    if (this.#options.heartbeatIntervalMs > 0) this.#armHeartbeat();
+    // One shared timer per interval instead of a Timeout per connection (deadlines.ts).
+    if (this.#options.heartbeatIntervalMs > 0) heartbeatDeadlines(this.#options.heartbeatIntervalMs).add(this);
   }
 
   // Socket listeners are shared functions (not per-connection closures) to keep an idle
@@ -519,12 +519,11 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     closeDeadlines(this.#options.closeTimeoutMs).add(this.#socket);
   }
 
-  #armHeartbeat(): void {
-    this.#heartbeatTimer = setTimeout(heartbeat, this.#options.heartbeatIntervalMs, this);
-    this.#heartbeatTimer.unref();
-  }
-
-  /** @internal One heartbeat tick: time out a silent peer, else ping it. */
+  /**
+   * @internal One heartbeat tick: time out a silent peer, else ping it and wait for the next
+   * tick. Ticks come from a shared {@link DeadlineQueue}: at least `heartbeatIntervalMs` apart
+   * (at most a quarter more), so a peer always has a whole interval to answer a ping.
+   */
   heartbeatTick(): void {
     if (this.#state !== ReadyState.OPEN) return;
     if (this.#pingOutstanding && !this.#receivedSinceHeartbeat) {
@@ -537,7 +536,7 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     this.#receivedSinceHeartbeat = false;
     this.#pingOutstanding = true;
     this.#core.sendPing(EMPTY);
-    this.#heartbeatTimer?.refresh();
+    heartbeatDeadlines(this.#options.heartbeatIntervalMs).add(this);
   }
 
   #emitError(error: Error): void {
@@ -554,7 +553,7 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     this.discardOutput();
     this.#deflate?.close();
     if (this.#closeArmed) closeDeadlines(this.#options.closeTimeoutMs).delete(this.#socket);
-    if (this.#heartbeatTimer !== undefined) clearTimeout(this.#heartbeatTimer);
+    if (this.#options.heartbeatIntervalMs > 0) heartbeatDeadlines(this.#options.heartbeatIntervalMs).delete(this);
     const received = this.#core.closeReceived;
     const wasClean = received !== undefined && this.#core.closeSent !== undefined;
     const code = received?.code ?? 1006;
@@ -623,6 +622,15 @@ const CLOSE_DEADLINES = new Map<number, DeadlineQueue<Socket>>();
 function closeDeadlines(delayMs: number): DeadlineQueue<Socket> {
   let queue = CLOSE_DEADLINES.get(delayMs);
   if (queue === undefined) CLOSE_DEADLINES.set(delayMs, (queue = new DeadlineQueue(delayMs, destroySocket)));
+  return queue;
+}
+
+/** The heartbeats of every connection, one queue per `heartbeatIntervalMs` value in use. */
+const HEARTBEAT_DEADLINES = new Map<number, DeadlineQueue<WebSocketConnection>>();
+
+function heartbeatDeadlines(intervalMs: number): DeadlineQueue<WebSocketConnection> {
+  let queue = HEARTBEAT_DEADLINES.get(intervalMs);
+  if (queue === undefined) HEARTBEAT_DEADLINES.set(intervalMs, (queue = new DeadlineQueue(intervalMs, heartbeat)));
   return queue;
 }
 
