@@ -13,6 +13,7 @@ import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { COPY_THRESHOLD_BYTES, encodeFrameInto } from "../protocol/frame-encoder.js";
 import type { ConnectionEvents } from "./connection-events.js";
+import { dropListenerTable, useLeanListenerTables } from "./lean-events.js";
 import { scheduleFlush, scheduleFlushAfterMicrotasks, type Flushable } from "./write-batcher.js";
 
 /** `#reading`: no read chunk is being processed... */
@@ -66,6 +67,8 @@ export abstract class BatchedWriter extends EventEmitter<ConnectionEvents> imple
 
   constructor(socket: Socket) {
     super();
+    // No listener table until a listener comes (lean-events.ts): 184 B per idle connection.
+    dropListenerTable(this);
     this.#out = socket;
   }
 
@@ -230,3 +233,5 @@ export abstract class BatchedWriter extends EventEmitter<ConnectionEvents> imple
     return (this.#onWritten ??= () => this.outputWritable());
   }
 }
+
+useLeanListenerTables(BatchedWriter.prototype);

@@ -68,6 +68,8 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
   #socket: BoundSocket;
   #core: Protocol;
   #sink: ConnectionSink | undefined;
+  /** Told first when the connection is over (its server forgets it): not a listener (lean-events.ts). */
+  #onFinished: ((connection: WebSocketConnection) => void) | undefined;
   /** permessage-deflate (undefined when not negotiated: then nothing of it runs). */
   #deflate: DeflateChannel | undefined;
   #options: ResolvedConnectionOptions;
@@ -343,6 +345,15 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     this.#sink = sink;
   }
 
+  /**
+   * Calls `hook` once the connection is over, before the `close` listeners: how a server
+   * forgets its connections without giving each a listener (and so a listener table).
+   * @internal
+   */
+  setFinishedHook(hook: (connection: WebSocketConnection) => void): void {
+    this.#onFinished = hook;
+  }
+
   // ----- permessage-deflate hooks (called by the DeflateChannel) -----
 
   /** @internal A compressed message is being inflated: read nothing more meanwhile. */
@@ -558,6 +569,7 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     const wasClean = received !== undefined && this.#core.closeSent !== undefined;
     const code = received?.code ?? 1006;
     const reason = received?.reason ?? "";
+    this.#onFinished?.(this);
     this.emit("close", code, reason, wasClean);
     this.#sink?.[SINK_CLOSE](code, reason, wasClean);
   }

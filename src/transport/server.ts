@@ -134,7 +134,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   // no closures per connection, and nothing of the handshake stays reachable after it.
   readonly #onHandshakeData: (this: Socket, chunk: Buffer) => void;
   readonly #onHandshakeClose: (this: Duplex) => void;
-  readonly #onConnectionClose: (this: WebSocketConnection) => void;
+  readonly #onConnectionClose: (connection: WebSocketConnection) => void;
   #netServer: NetServer | undefined;
   #attached: Array<{ server: HttpServer | HttpsServer; listener: UpgradeListener }> = [];
   #closing = false;
@@ -161,8 +161,8 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     this.#onHandshakeClose = function () {
       if (server.#handshaking.has(this)) server.#endHandshake(this);
     };
-    this.#onConnectionClose = function () {
-      server.#connections.delete(this);
+    this.#onConnectionClose = (connection) => {
+      server.#connections.delete(connection);
     };
   }
 
@@ -348,7 +348,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       options: this.#options,
     });
     this.#connections.add(connection);
-    connection.on("close", this.#onConnectionClose);
+    connection.setFinishedHook(this.#onConnectionClose);
     try {
       this.emit("connection", connection, request);
     } catch (error) {
