@@ -16,6 +16,7 @@ import {
   buildAcceptResponse,
   buildRejectResponse,
   rejectResponseFor,
+  releaseRequestFields,
   validateUpgradeRequest,
   type UpgradeRequest,
 } from "../protocol/handshake.js";
@@ -359,6 +360,9 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       if (this.listenerCount("error") > 0) this.emit("error", reported);
       else console.error("wynd: a 'connection' listener threw:", reported);
     }
+    // The request stays readable for the connection's life, derived again from the head's text
+    // when read later: an idle connection keeps that one string (handshake.ts).
+    releaseRequestFields(request);
     connection.start();
   }
 
