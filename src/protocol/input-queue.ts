@@ -35,12 +35,19 @@ const MAX_ACCUMULATION_BYTES = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 /**
+ * The chunk list of every empty queue (never written to: {@link InputQueue.push} replaces it). A
+ * list that held chunks keeps a backing store of 17 slots (152 B) once grown by a push; an idle
+ * connection keeps none.
+ */
+const NO_CHUNKS: Buffer[] = [];
+
+/**
  * A queue of input chunks read front to back. Nothing here validates anything: callers check
  * {@link InputQueue.length} before reading, as the parser's states do.
  */
 export class InputQueue {
   /** Unread input: `#chunks[0]` from `#offset`, then the other chunks whole. */
-  #chunks: Buffer[] = [];
+  #chunks: Buffer[] = NO_CHUNKS;
   #offset = 0;
   #length = 0;
 
@@ -79,7 +86,10 @@ export class InputQueue {
   push(chunk: Buffer): void {
     const length = chunk.length;
     if (this.#length === 0 || length >= COALESCE_MAX_BYTES) {
-      this.#chunks.push(chunk); // the common case: nothing waiting, held as it is (zero copy)
+      // The common case: nothing waiting, held as it is (zero copy).
+      const chunks = this.#chunks;
+      if (chunks === NO_CHUNKS) this.#chunks = [chunk];
+      else chunks.push(chunk);
       this.#accumulatorOpen = false;
     } else {
       this.#accumulate(chunk);
@@ -87,14 +97,18 @@ export class InputQueue {
     this.#length += length;
   }
 
-  /** Drops the accumulation buffer if nothing is waiting: an idle connection keeps none. */
+  /** Drops the accumulation buffer and the chunk list if nothing is waiting: an idle connection keeps neither. */
   releaseIfEmpty(): void {
-    if (this.#length === 0) this.#accumulator = null;
+    if (this.#length === 0) {
+      this.#accumulator = null;
+      this.#chunks = NO_CHUNKS;
+      this.#offset = 0;
+    }
   }
 
   /** Discards everything, the accumulation buffer included. */
   clear(): void {
-    this.#chunks = [];
+    this.#chunks = NO_CHUNKS;
     this.#offset = 0;
     this.#length = 0;
     this.#accumulator = null;

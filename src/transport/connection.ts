@@ -78,7 +78,8 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
   #pendingPong: Buffer | undefined;
   #started = false;
   #paused = false;
-  #queued: Buffer[] = [];
+  /** Chunks read while paused or not started; made when one comes (an idle connection has none). */
+  #queued: Buffer[] | undefined;
   #socketClosed = false;
   #error: Error | undefined;
   /** Whether the close timeout was started (see #armCloseTimer). */
@@ -105,7 +106,7 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     const bound = socket as BoundSocket;
     bound[SOCKET_CONNECTION] = this;
     this.#socket = bound;
-    if (init.head !== undefined && init.head.byteLength > 0) this.#queued.push(init.head);
+    if (init.head !== undefined && init.head.byteLength > 0) this.#queued = [init.head];
     socket.setNoDelay(true);
     socket.setTimeout(0);
     socket.pause();
@@ -124,7 +125,7 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     const conn = this[SOCKET_CONNECTION]!;
     conn.#receivedSinceHeartbeat = true;
     if (conn.#paused || !conn.#started) {
-      conn.#queued.push(chunk);
+      (conn.#queued ??= []).push(chunk);
       this.pause();
       return;
     }
@@ -151,7 +152,8 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     conn.outputClosed();
     // Messages that arrived before the close but wait behind a pause are still delivered first.
     // So are messages being inflated (resumeInput finishes once they are delivered).
-    if ((conn.#queued.length === 0 && !conn.#core.suspended) || conn.#core.state === ReadyState.CLOSED) {
+    const queued = conn.#queued;
+    if (((queued === undefined || queued.length === 0) && !conn.#core.suspended) || conn.#core.state === ReadyState.CLOSED) {
       conn.#finish();
     }
   };
@@ -304,7 +306,7 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     if (this.#state === ReadyState.CLOSED) return;
     this.#state = ReadyState.CLOSING;
     this.#core.stopReceiving();
-    this.#queued.length = 0;
+    this.#queued = undefined;
     if (reset) resetSocket(this.#socket);
     else this.#socket.destroy();
   }
@@ -500,8 +502,12 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
 
   #drainQueue(): void {
     const queued = this.#queued;
-    while (queued.length > 0 && !this.#paused) {
-      this.#core.receiveData(queued.shift()!);
+    if (queued !== undefined) {
+      // A handler may pause, resume (draining from here again) or abort (dropping the queue).
+      while (this.#queued === queued && queued.length > 0 && !this.#paused) {
+        this.#core.receiveData(queued.shift()!);
+      }
+      if (this.#queued === queued && queued.length === 0) this.#queued = undefined;
     }
     if (this.#paused || this.#core.suspended) return; // resumeInput() comes back here
     if (this.#socketClosed) this.#finish();
@@ -560,7 +566,7 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     if (this.#state === ReadyState.CLOSED) return;
     this.#state = ReadyState.CLOSED;
     this.#core.stopReceiving();
-    this.#queued.length = 0;
+    this.#queued = undefined;
     this.discardOutput();
     this.#deflate?.close();
     if (this.#closeArmed) closeDeadlines(this.#options.closeTimeoutMs).delete(this.#socket);
