@@ -100,7 +100,7 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     } else {
       // The channel is the core's handler: it orders compressed messages (deflate-channel.ts).
       const channel = (this.#deflate = new DeflateChannel(this, init.deflate, init.role, this.#options.maxMessageBytes));
-      this.#core = new Protocol(channel, { ...options, perMessageDeflate: true });
+      this.#core = new Protocol(channel, protocolOptions(this.#options, init.role, true));
       channel.attach(this.#core);
     }
     const bound = socket as BoundSocket;
@@ -656,16 +656,21 @@ function heartbeat(conn: WebSocketConnection): void {
   conn.heartbeatTick();
 }
 
-/** The protocol options of each resolved options object, by role, made (and validated) once. */
-const PROTOCOL_OPTIONS = new WeakMap<ResolvedConnectionOptions, { server?: ProtocolOptions; client?: ProtocolOptions }>();
+/**
+ * The protocol options of each resolved options object, by role and permessage-deflate, made
+ * (and validated) once: shared objects, so the parsers of a server share their config too.
+ */
+const PROTOCOL_OPTIONS = new WeakMap<ResolvedConnectionOptions, Partial<Record<`${Role}${"" | "+deflate"}`, ProtocolOptions>>>();
 
-function protocolOptions(options: ResolvedConnectionOptions, role: Role): ProtocolOptions {
-  let byRole = PROTOCOL_OPTIONS.get(options);
-  if (byRole === undefined) PROTOCOL_OPTIONS.set(options, (byRole = {}));
-  return (byRole[role] ??= markResolved({
+function protocolOptions(options: ResolvedConnectionOptions, role: Role, perMessageDeflate = false): ProtocolOptions {
+  let variants = PROTOCOL_OPTIONS.get(options);
+  if (variants === undefined) PROTOCOL_OPTIONS.set(options, (variants = {}));
+  const key: `${Role}${"" | "+deflate"}` = perMessageDeflate ? `${role}+deflate` : role;
+  return (variants[key] ??= markResolved({
     role,
     maxMessageBytes: options.maxMessageBytes,
     maxFrameBytes: options.maxFrameBytes,
     maxFragmentsPerMessage: options.maxFragmentsPerMessage,
+    perMessageDeflate,
   }));
 }
