@@ -82,6 +82,11 @@ export abstract class BatchedWriter extends EventEmitter<ConnectionEvents> imple
   /** Whether a flush should call {@link outputWritable} once the socket is below the mark. */
   protected abstract get outputWaiting(): boolean;
 
+  /** The socket written to (the connection's socket: it keeps no second reference). */
+  protected get outputSocket(): Socket {
+    return this.#out;
+  }
+
   /** Bytes queued here, not yet handed to the socket. */
   protected get pendingBytes(): number {
     return this.#pendingBytes;

@@ -81,7 +81,6 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
   /** Messages not sent because of the "drop" backpressure policy. */
   droppedMessages = 0;
 
-  #socket: BoundSocket;
   #core: Protocol;
   #sink: ConnectionSink | undefined;
   /** Told first when the connection is over (its server forgets it): not a listener (lean-events.ts). */
@@ -160,9 +159,7 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
       this.#core = new Protocol(channel, protocolOptions(this.#options, init.role, true));
       channel.attach(this.#core);
     }
-    const bound = socket as BoundSocket;
-    bound[SOCKET_CONNECTION] = this;
-    this.#socket = bound;
+    (socket as BoundSocket)[SOCKET_CONNECTION] = this;
     if (init.head !== undefined && init.head.byteLength > 0) this.#queued = [init.head];
     socket.setNoDelay(true);
     socket.setTimeout(0);
@@ -233,17 +230,17 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
   /** Bytes queued but not yet handed to the kernel. */
   get bufferedAmount(): number {
     const deflated = this.#deflate === undefined ? 0 : this.#deflate.bufferedBytes;
-    return this.pendingBytes + this.#socket.writableLength + deflated;
+    return this.pendingBytes + this.outputSocket.writableLength + deflated;
   }
 
   /** The peer's IP address (undefined once the socket is destroyed on some platforms). */
   get remoteAddress(): string | undefined {
-    return this.#socket.remoteAddress;
+    return this.outputSocket.remoteAddress;
   }
 
   /** The peer's port. */
   get remotePort(): number | undefined {
-    return this.#socket.remotePort;
+    return this.outputSocket.remotePort;
   }
 
   /** Sends a text message. Returns false when the caller should wait for 'drain'. */
@@ -364,8 +361,8 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     this.#state = ReadyState.CLOSING;
     this.#core.stopReceiving();
     this.#queued = undefined;
-    if (reset) resetSocket(this.#socket);
-    else this.#socket.destroy();
+    if (reset) resetSocket(this.outputSocket);
+    else this.outputSocket.destroy();
   }
 
   /** Stops delivering incoming messages (from the next received chunk on) until resume(). */
@@ -417,7 +414,7 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
 
   /** @internal A compressed message is being inflated: read nothing more meanwhile. */
   pauseInput(): void {
-    this.#socket.pause();
+    this.outputSocket.pause();
   }
 
   /** @internal The inflated message was handled: the core goes on, then the socket. */
@@ -568,7 +565,7 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     }
     if (this.#paused || this.#core.suspended) return; // resumeInput() comes back here
     if (this.#socketClosed) this.#finish();
-    else this.#socket.resume();
+    else this.outputSocket.resume();
   }
 
   /** Both Close frames have been exchanged (RFC 6455 §7.1.4). */
@@ -590,7 +587,7 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     if (this.#closeArmed || this.#socketClosed) return;
     this.#closeArmed = true;
     // One shared timer per delay instead of a Timeout per closing connection (deadlines.ts).
-    closeDeadlines(this.#options.closeTimeoutMs).add(this.#socket);
+    closeDeadlines(this.#options.closeTimeoutMs).add(this.outputSocket);
   }
 
   /**
@@ -626,7 +623,7 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     this.#queued = undefined;
     this.discardOutput();
     this.#deflate?.close();
-    if (this.#closeArmed) closeDeadlines(this.#options.closeTimeoutMs).delete(this.#socket);
+    if (this.#closeArmed) closeDeadlines(this.#options.closeTimeoutMs).delete(this.outputSocket);
     if (this.#options.heartbeatIntervalMs > 0) heartbeatDeadlines(this.#options.heartbeatIntervalMs).delete(this);
     const received = this.#core.closeReceived;
     const wasClean = received !== undefined && this.#core.closeSent !== undefined;
