@@ -42,7 +42,8 @@ import type {
 } from "./events.js";
 import { BEGIN_SHUTDOWN, FINISHED, toError, type ConnectionContext } from "./connection-context.js";
 import { forgetDecoded, rememberDecoded } from "./decoded-text.js";
-import { CLOSE_REQUESTED, DRAINED, ENDED, Handle, RESOLVED, type HandleOwner, type NO_DATA } from "./handle.js";
+import { CLOSE_REQUESTED, DRAINED, ENDED, Handle, OWNER_HUB, RESOLVED, type HandleOwner, type NO_DATA } from "./handle.js";
+import type { Hub } from "./rooms.js";
 
 /** The event kinds of the loop (indices, so the queue holds no per-event objects). */
 const NONE = -1;
@@ -75,7 +76,7 @@ export const QUEUE_PAUSE_EVENTS = 256;
  * connection's {@link Handle}. Registration is synchronous and several handlers per event are
  * allowed (they run in registration order, each awaited).
  */
-export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwner {
+export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwner<Data> {
   /** The handle passed to every handler of this connection. */
   readonly handle: Handle<Data>;
 
@@ -121,7 +122,7 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
   ) {
     this.#engine = engine;
     this.#context = context;
-    this.handle = new Handle(engine, request, context.hub, data, this);
+    this.handle = new Handle(engine, data, this);
     // Nothing is delivered before the setup has run: the engine starts reading right after the
     // server's `connection` event, which is where this constructor runs.
     engine.pause();
@@ -166,6 +167,11 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
     this.#closeEvent = event;
     this.#deliver(CLOSE, event);
     this.handle[ENDED](code);
+  }
+
+  /** @internal The hub of this connection's server (for its handle). */
+  get [OWNER_HUB](): Hub<Data> {
+    return this.#context.hub;
   }
 
   /** @internal The application called `handle.close()`. */

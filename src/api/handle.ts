@@ -55,9 +55,16 @@ export const DRAINED: unique symbol = Symbol("wynd.drained");
 /** Key of the method its connection calls when the engine connection closed. @internal */
 export const ENDED: unique symbol = Symbol("wynd.ended");
 
-/** What owns a `Handle`: told when the application closes the connection. @internal */
-export interface HandleOwner {
+/** Key of the hub (clients and rooms) a handle's owner belongs to. @internal */
+export const OWNER_HUB: unique symbol = Symbol("wynd.ownerHub");
+
+/**
+ * What owns a `Handle`: told when the application closes the connection, and where the handle
+ * finds its hub (a field fewer per handle). @internal
+ */
+export interface HandleOwner<Data = DefaultData> {
   [CLOSE_REQUESTED](): void;
+  readonly [OWNER_HUB]: Hub<Data>;
 }
 
 /**
@@ -71,10 +78,10 @@ export class Handle<Data = DefaultData> {
 
 
 
+  // The request is the engine's and the hub the owner's: fields of a handle are memory per
+  // connection.
   readonly #engine: WebSocketConnection;
-  readonly #request: UpgradeRequest;
-  readonly #hub: Hub<Data>;
-  readonly #owner: HandleOwner;
+  readonly #owner: HandleOwner<Data>;
   /** NO_DATA until read or set: the default `{}` is made on first use (most servers never do). */
   #data: Data | typeof NO_DATA;
   #query: URLSearchParams | undefined;
@@ -88,16 +95,8 @@ export class Handle<Data = DefaultData> {
    * @internal Handles are created by `Wynd` for each accepted connection. The owner forwards
    * the engine's `drain` and `close` (see DRAINED and ENDED): no listener closures per handle.
    */
-  constructor(
-    engine: WebSocketConnection,
-    request: UpgradeRequest,
-    hub: Hub<Data>,
-    data: Data | typeof NO_DATA,
-    owner: HandleOwner,
-  ) {
+  constructor(engine: WebSocketConnection, data: Data | typeof NO_DATA, owner: HandleOwner<Data>) {
     this.#engine = engine;
-    this.#request = request;
-    this.#hub = hub;
     this.#owner = owner;
     this.remoteAddress = engine.remoteAddress ?? "";
     this.#data = data;
@@ -105,6 +104,14 @@ export class Handle<Data = DefaultData> {
 
   // id, path and protocol are read from the engine and the request (fields of a handle are
   // memory per connection).
+
+  get #request(): UpgradeRequest {
+    return this.#engine.request!; // a server connection's
+  }
+
+  get #hub(): Hub<Data> {
+    return this.#owner[OWNER_HUB];
+  }
 
   /** The connection's id: a process-unique integer, increasing (the engine connection's id). */
   get id(): number {
