@@ -87,9 +87,6 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
   // One field per kind (see Handlers): most connections register two or three kinds only.
   #onText: Handlers;
   #onBinary: Handlers;
-  #onPing: Handlers;
-  #onPong: Handlers;
-  #onError: Handlers;
   #onClose: Handlers;
   /** kind, payload, kind, payload...: made when an event first has to wait. */
   #queue: unknown[] | undefined;
@@ -105,13 +102,45 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
   #index = 0;
   /** The application closed the connection: no more message handlers. */
   #closing = false;
-  #closeEvent: CloseEvent | undefined;
   /** Where the close handlers are (see CLOSE_STARTED). */
   #closeStage = CLOSE_NOT_STARTED;
-  /** Made when `Wynd.close()` asks for it (see FINISHED): most connections never need it. */
-  #finished: { readonly promise: Promise<void>; resolve: (() => void) | undefined } | undefined;
   /** The callbacks of a handler's promise, made for the first handler that returns one. */
   #releasers: [() => void, (error: unknown) => void] | undefined;
+
+  /** What few connections use (see {@link Uncommon}): made on first use. */
+  #uncommon: Uncommon | undefined;
+
+  get #onPing(): Handlers {
+    return this.#uncommon?.onPing;
+  }
+  set #onPing(handlers: Handlers) {
+    (this.#uncommon ??= new Uncommon()).onPing = handlers;
+  }
+  get #onPong(): Handlers {
+    return this.#uncommon?.onPong;
+  }
+  set #onPong(handlers: Handlers) {
+    (this.#uncommon ??= new Uncommon()).onPong = handlers;
+  }
+  get #onError(): Handlers {
+    return this.#uncommon?.onError;
+  }
+  set #onError(handlers: Handlers) {
+    (this.#uncommon ??= new Uncommon()).onError = handlers;
+  }
+  get #closeEvent(): CloseEvent | undefined {
+    return this.#uncommon?.closeEvent;
+  }
+  set #closeEvent(event: CloseEvent | undefined) {
+    (this.#uncommon ??= new Uncommon()).closeEvent = event;
+  }
+  /** Made when `Wynd.close()` asks for it (see FINISHED): most connections never need it. */
+  get #finished(): Finished | undefined {
+    return this.#uncommon?.finished;
+  }
+  set #finished(finished: Finished | undefined) {
+    (this.#uncommon ??= new Uncommon()).finished = finished;
+  }
 
   /** @internal Connections are created by `Wynd`. */
   constructor(
@@ -537,6 +566,25 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
 }
 
 const EMPTY: readonly AnyHandler[] = Object.freeze([]);
+
+/** The promise `Wynd.close()` waits for (see FINISHED), with its resolver while pending. */
+interface Finished {
+  readonly promise: Promise<void>;
+  resolve: (() => void) | undefined;
+}
+
+/**
+ * The state of a connection that most connections never use while idle: the handlers of pings,
+ * pongs and errors, the close event, the shutdown promise. One object made on first use instead
+ * of five fields per connection (32 B less for an idle one).
+ */
+class Uncommon {
+  onPing: Handlers = undefined;
+  onPong: Handlers = undefined;
+  onError: Handlers = undefined;
+  closeEvent: CloseEvent | undefined = undefined;
+  finished: Finished | undefined = undefined;
+}
 
 /** `#closeStage`: the close handlers' snapshot was not taken yet... */
 const CLOSE_NOT_STARTED = 0;
