@@ -51,13 +51,8 @@ export class InputQueue {
   #offset = 0;
   #length = 0;
 
-  // Accumulation of small reads (see COALESCE_MAX_BYTES). Bytes of #accumulator before
-  // #accumulatorEnd are never written again: a delivered message may be a view of them.
-  #accumulator: Buffer | null = null;
-  #accumulatorEnd = 0;
-  /** Whether the last pending chunk is the view `#accumulator[#accumulatorStart, #accumulatorEnd)`. */
-  #accumulatorOpen = false;
-  #accumulatorStart = 0;
+  /** The accumulation of small reads (see COALESCE_MAX_BYTES), while it may still be used. */
+  #accumulation: Accumulation | null = null;
 
   /** Unread bytes. */
   get length(): number {
@@ -90,7 +85,8 @@ export class InputQueue {
       const chunks = this.#chunks;
       if (chunks === NO_CHUNKS) this.#chunks = [chunk];
       else chunks.push(chunk);
-      this.#accumulatorOpen = false;
+      const accumulation = this.#accumulation;
+      if (accumulation !== null) accumulation.open = false;
     } else {
       this.#accumulate(chunk);
     }
@@ -100,7 +96,7 @@ export class InputQueue {
   /** Drops the accumulation buffer and the chunk list if nothing is waiting: an idle connection keeps neither. */
   releaseIfEmpty(): void {
     if (this.#length === 0) {
-      this.#accumulator = null;
+      this.#accumulation = null;
       this.#chunks = NO_CHUNKS;
       this.#offset = 0;
     }
@@ -111,8 +107,7 @@ export class InputQueue {
     this.#chunks = NO_CHUNKS;
     this.#offset = 0;
     this.#length = 0;
-    this.#accumulator = null;
-    this.#accumulatorOpen = false;
+    this.#accumulation = null;
   }
 
   /** Consumes `count` bytes that all lie in `chunk`, which must be {@link InputQueue.first}. */
@@ -247,23 +242,38 @@ export class InputQueue {
    */
   #accumulate(chunk: Buffer): void {
     const length = chunk.length;
-    let accumulator = this.#accumulator;
-    if (accumulator === null || this.#accumulatorEnd + length > accumulator.length) {
+    let accumulation = this.#accumulation;
+    if (accumulation === null || accumulation.end + length > accumulation.buffer.length) {
       const wanted = 2 * (this.#length + length); // size >= length: length < COALESCE_MAX_BYTES
       const size = Math.min(MAX_ACCUMULATION_BYTES, Math.max(MIN_ACCUMULATION_BYTES, wanted));
-      accumulator = this.#accumulator = Buffer.allocUnsafe(size);
-      this.#accumulatorEnd = 0;
-      this.#accumulatorOpen = false;
+      accumulation = this.#accumulation = new Accumulation(Buffer.allocUnsafe(size));
     }
     const chunks = this.#chunks;
-    if (!this.#accumulatorOpen) {
-      this.#accumulatorOpen = true;
-      this.#accumulatorStart = this.#accumulatorEnd;
+    if (!accumulation.open) {
+      accumulation.open = true;
+      accumulation.start = accumulation.end;
       chunks.push(EMPTY); // replaced just below
     }
-    accumulator.set(chunk, this.#accumulatorEnd);
-    const end = (this.#accumulatorEnd += length);
+    accumulation.buffer.set(chunk, accumulation.end);
+    const end = (accumulation.end += length);
     // A longer view with the same start: `#offset` stays right if it is also `#chunks[0]`.
-    chunks[chunks.length - 1] = accumulator.subarray(this.#accumulatorStart, end);
+    chunks[chunks.length - 1] = accumulation.buffer.subarray(accumulation.start, end);
+  }
+}
+
+/**
+ * An accumulation buffer and where its bytes are: one object made with the buffer (small reads
+ * behind waiting bytes are rare) instead of four fields on every queue.
+ */
+class Accumulation {
+  /** Bytes before `end` are never written again: a delivered message may be a view of them. */
+  readonly buffer: Buffer;
+  end = 0;
+  /** Whether the last pending chunk is the view `buffer[start, end)`. */
+  open = false;
+  start = 0;
+
+  constructor(buffer: Buffer) {
+    this.buffer = buffer;
   }
 }
