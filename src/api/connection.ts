@@ -42,7 +42,8 @@ import type {
 } from "./events.js";
 import { BEGIN_SHUTDOWN, FINISHED, toError, type ConnectionContext } from "./connection-context.js";
 import { forgetDecoded, rememberDecoded } from "./decoded-text.js";
-import { CLOSE_REQUESTED, DRAINED, ENDED, Handle, RESOLVED, type HandleOwner, type NO_DATA } from "./handle.js";
+import { CLOSE_REQUESTED, DRAINED, ENDED, Handle, OWNER_HUB, RESOLVED, type HandleOwner, type NO_DATA } from "./handle.js";
+import type { Hub } from "./rooms.js";
 
 /** The event kinds of the loop (indices, so the queue holds no per-event objects). */
 const NONE = -1;
@@ -75,7 +76,7 @@ export const QUEUE_PAUSE_EVENTS = 256;
  * connection's {@link Handle}. Registration is synchronous and several handlers per event are
  * allowed (they run in registration order, each awaited).
  */
-export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwner {
+export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwner<Data> {
   /** The handle passed to every handler of this connection. */
   readonly handle: Handle<Data>;
 
@@ -86,9 +87,6 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
   // One field per kind (see Handlers): most connections register two or three kinds only.
   #onText: Handlers;
   #onBinary: Handlers;
-  #onPing: Handlers;
-  #onPong: Handlers;
-  #onError: Handlers;
   #onClose: Handlers;
   /** kind, payload, kind, payload...: made when an event first has to wait. */
   #queue: unknown[] | undefined;
@@ -104,13 +102,45 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
   #index = 0;
   /** The application closed the connection: no more message handlers. */
   #closing = false;
-  #closeEvent: CloseEvent | undefined;
   /** Where the close handlers are (see CLOSE_STARTED). */
   #closeStage = CLOSE_NOT_STARTED;
-  /** Made when `Wynd.close()` asks for it (see FINISHED): most connections never need it. */
-  #finished: { readonly promise: Promise<void>; resolve: (() => void) | undefined } | undefined;
   /** The callbacks of a handler's promise, made for the first handler that returns one. */
   #releasers: [() => void, (error: unknown) => void] | undefined;
+
+  /** What few connections use (see {@link Uncommon}): made on first use. */
+  #uncommon: Uncommon | undefined;
+
+  get #onPing(): Handlers {
+    return this.#uncommon?.onPing;
+  }
+  set #onPing(handlers: Handlers) {
+    (this.#uncommon ??= new Uncommon()).onPing = handlers;
+  }
+  get #onPong(): Handlers {
+    return this.#uncommon?.onPong;
+  }
+  set #onPong(handlers: Handlers) {
+    (this.#uncommon ??= new Uncommon()).onPong = handlers;
+  }
+  get #onError(): Handlers {
+    return this.#uncommon?.onError;
+  }
+  set #onError(handlers: Handlers) {
+    (this.#uncommon ??= new Uncommon()).onError = handlers;
+  }
+  get #closeEvent(): CloseEvent | undefined {
+    return this.#uncommon?.closeEvent;
+  }
+  set #closeEvent(event: CloseEvent | undefined) {
+    (this.#uncommon ??= new Uncommon()).closeEvent = event;
+  }
+  /** Made when `Wynd.close()` asks for it (see FINISHED): most connections never need it. */
+  get #finished(): Finished | undefined {
+    return this.#uncommon?.finished;
+  }
+  set #finished(finished: Finished | undefined) {
+    (this.#uncommon ??= new Uncommon()).finished = finished;
+  }
 
   /** @internal Connections are created by `Wynd`. */
   constructor(
@@ -121,7 +151,7 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
   ) {
     this.#engine = engine;
     this.#context = context;
-    this.handle = new Handle(engine, request, context.hub, data, this);
+    this.handle = new Handle(engine, data, this);
     // Nothing is delivered before the setup has run: the engine starts reading right after the
     // server's `connection` event, which is where this constructor runs.
     engine.pause();
@@ -166,6 +196,11 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
     this.#closeEvent = event;
     this.#deliver(CLOSE, event);
     this.handle[ENDED](code);
+  }
+
+  /** @internal The hub of this connection's server (for its handle). */
+  get [OWNER_HUB](): Hub<Data> {
+    return this.#context.hub;
   }
 
   /** @internal The application called `handle.close()`. */
@@ -531,6 +566,25 @@ export class Connection<Data = DefaultData> implements ConnectionSink, HandleOwn
 }
 
 const EMPTY: readonly AnyHandler[] = Object.freeze([]);
+
+/** The promise `Wynd.close()` waits for (see FINISHED), with its resolver while pending. */
+interface Finished {
+  readonly promise: Promise<void>;
+  resolve: (() => void) | undefined;
+}
+
+/**
+ * The state of a connection that most connections never use while idle: the handlers of pings,
+ * pongs and errors, the close event, the shutdown promise. One object made on first use instead
+ * of five fields per connection (32 B less for an idle one).
+ */
+class Uncommon {
+  onPing: Handlers = undefined;
+  onPong: Handlers = undefined;
+  onError: Handlers = undefined;
+  closeEvent: CloseEvent | undefined = undefined;
+  finished: Finished | undefined = undefined;
+}
 
 /** `#closeStage`: the close handlers' snapshot was not taken yet... */
 const CLOSE_NOT_STARTED = 0;

@@ -61,9 +61,16 @@ export const DRAINED: unique symbol = Symbol("wynd.drained");
 /** Key of the method its connection calls when the engine connection closed. @internal */
 export const ENDED: unique symbol = Symbol("wynd.ended");
 
-/** What owns a `Handle`: told when the application closes the connection. @internal */
-export interface HandleOwner {
+/** Key of the hub (clients and rooms) a handle's owner belongs to. @internal */
+export const OWNER_HUB: unique symbol = Symbol("wynd.ownerHub");
+
+/**
+ * What owns a `Handle`: told when the application closes the connection, and where the handle
+ * finds its hub (a field fewer per handle). @internal
+ */
+export interface HandleOwner<Data = DefaultData> {
   [CLOSE_REQUESTED](): void;
+  readonly [OWNER_HUB]: Hub<Data>;
 }
 
 /**
@@ -77,35 +84,60 @@ export class Handle<Data = DefaultData> {
 
 
 
+  // The request is the engine's and the hub the owner's: fields of a handle are memory per
+  // connection.
   readonly #engine: WebSocketConnection;
-  readonly #request: UpgradeRequest;
-  readonly #hub: Hub<Data>;
-  readonly #owner: HandleOwner;
+  readonly #owner: HandleOwner<Data>;
   /** NO_DATA until read or set: the default `{}` is made on first use (most servers never do). */
   #data: Data | typeof NO_DATA;
-  #query: URLSearchParams | undefined;
-  #headers: Readonly<Record<string, string>> | undefined;
+  /** What few handles use while idle (see {@link HandleUncommon}): made on first use. */
+  #uncommon: HandleUncommon | undefined;
+
+  get #query(): URLSearchParams | undefined {
+    return this.#uncommon?.query;
+  }
+  set #query(query: URLSearchParams | undefined) {
+    (this.#uncommon ??= new HandleUncommon()).query = query;
+  }
+  get #headers(): Readonly<Record<string, string>> | undefined {
+    return this.#uncommon?.headers;
+  }
+  set #headers(headers: Readonly<Record<string, string>> | undefined) {
+    (this.#uncommon ??= new HandleUncommon()).headers = headers;
+  }
   // One pending promise shared by every send that waits for the same drain.
-  #drain: PendingDrain | undefined;
-  #closed: Promise<void> | undefined;
-  #closeCode: number | undefined;
+  get #drain(): PendingDrain | undefined {
+    return this.#uncommon?.drain;
+  }
+  set #drain(drain: PendingDrain | undefined) {
+    (this.#uncommon ??= new HandleUncommon()).drain = drain;
+  }
+  get #closed(): Promise<void> | undefined {
+    return this.#uncommon?.closed;
+  }
+  set #closed(closed: Promise<void> | undefined) {
+    (this.#uncommon ??= new HandleUncommon()).closed = closed;
+  }
+  get #closeCode(): number | undefined {
+    return this.#uncommon?.closeCode;
+  }
+  set #closeCode(code: number | undefined) {
+    (this.#uncommon ??= new HandleUncommon()).closeCode = code;
+  }
   /** The broadcasts held back since holdBroadcasts(), oldest first (undefined: not holding). */
-  #held: HeldBroadcasts | undefined;
+  get #held(): HeldBroadcasts | undefined {
+    return this.#uncommon?.held;
+  }
+  set #held(held: HeldBroadcasts | undefined) {
+    (this.#uncommon ??= new HandleUncommon()).held = held;
+  }
 
   /**
    * @internal Handles are created by `Wynd` for each accepted connection. The owner forwards
    * the engine's `drain` and `close` (see DRAINED and ENDED): no listener closures per handle.
    */
-  constructor(
-    engine: WebSocketConnection,
-    request: UpgradeRequest,
-    hub: Hub<Data>,
-    data: Data | typeof NO_DATA,
-    owner: HandleOwner,
-  ) {
+  constructor(engine: WebSocketConnection, data: Data | typeof NO_DATA, owner: HandleOwner<Data>) {
     this.#engine = engine;
-    this.#request = request;
-    this.#hub = hub;
     this.#owner = owner;
     this.remoteAddress = engine.remoteAddress ?? "";
     this.#data = data;
@@ -113,6 +145,14 @@ export class Handle<Data = DefaultData> {
 
   // id, path and protocol are read from the engine and the request (fields of a handle are
   // memory per connection).
+
+  get #request(): UpgradeRequest {
+    return this.#engine.request!; // a server connection's
+  }
+
+  get #hub(): Hub<Data> {
+    return this.#owner[OWNER_HUB];
+  }
 
   /** The connection's id: a process-unique integer, increasing (the engine connection's id). */
   get id(): number {
@@ -371,6 +411,20 @@ export class Handle<Data = DefaultData> {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * The state of a handle that an idle one does not use: the parsed query and headers (made when
+ * read), the promise of a send waiting for a drain, the close promise and code. One object made
+ * on first use instead of five fields per handle (32 B less for an idle one).
+ */
+class HandleUncommon {
+  query: URLSearchParams | undefined = undefined;
+  headers: Readonly<Record<string, string>> | undefined = undefined;
+  drain: PendingDrain | undefined = undefined;
+  closed: Promise<void> | undefined = undefined;
+  closeCode: number | undefined = undefined;
+  held: HeldBroadcasts | undefined = undefined;
+}
 
 /** The promise every send waiting for the same drain shares, with its callbacks. */
 interface PendingDrain {

@@ -147,19 +147,13 @@ export function validateUpgradeRequest(head: HttpRequestHead): UpgradeRequest {
   if (headers.has("sec-websocket-protocol") && !isProtocolList(protocols)) {
     throw new HandshakeError("ERR_INVALID_PROTOCOL", 400, "invalid Sec-WebSocket-Protocol");
   }
-  return new ValidatedRequest(head, parts, parts.authority ?? hostLine, key, protocols);
+  return new ValidatedRequest(fieldsOf(head.target, parts, parts.authority ?? hostLine, key, protocols, headers), head.raw, headers);
 }
 
 const NO_PROTOCOLS: readonly string[] = Object.freeze([]);
 
-/**
- * An {@link UpgradeRequest} that a connection can keep for its whole life at little cost: when
- * the head was parsed from bytes, only its text is kept and `headers` is parsed again from it
- * on first use. Keeping the `HttpHeaders` (a frozen pair, a lower-cased name and two sliced
- * strings per line) cost about 1 KiB per idle connection for a browser's request.
- */
-class ValidatedRequest implements UpgradeRequest {
-  readonly method: string;
+/** The fields of an {@link UpgradeRequest} but its method and headers. */
+interface RequestFields {
   readonly target: string;
   readonly path: string;
   readonly query: string;
@@ -168,33 +162,120 @@ class ValidatedRequest implements UpgradeRequest {
   readonly key: string;
   readonly protocols: readonly string[];
   readonly extensions: string | undefined;
+}
+
+function fieldsOf(
+  target: string,
+  parts: { readonly path: string; readonly query: string },
+  host: string,
+  key: string,
+  protocols: readonly string[],
+  headers: HttpHeaders,
+): RequestFields {
+  return {
+    target,
+    path: parts.path,
+    query: parts.query,
+    host,
+    origin: headers.get("origin"),
+    key,
+    protocols: protocols.length === 0 ? NO_PROTOCOLS : protocols,
+    extensions: headers.get("sec-websocket-extensions"),
+  };
+}
+
+/**
+ * The fields of a request that {@link validateUpgradeRequest} accepted, derived again from the
+ * head's text (the same values: every check passed the first time).
+ */
+function fieldsFromRaw(raw: string, headers: HttpHeaders): RequestFields {
+  let start = 0;
+  while (raw.startsWith("\r\n", start)) start += 2; // RFC 9112 §2.2: empty lines before the request-line
+  const line = raw.slice(start, raw.indexOf("\r\n", start));
+  const target = line.slice(line.indexOf(" ") + 1, line.lastIndexOf(" "));
+  const parts = splitTarget(target)!;
+  const host = parts.authority ?? headers.get("host")!;
+  return fieldsOf(target, parts, host, headers.get("sec-websocket-key")!, headers.tokens("sec-websocket-protocol"), headers);
+}
+
+/**
+ * An {@link UpgradeRequest} that a connection can keep for its whole life at little cost. When
+ * the head was parsed from bytes, the server calls {@link releaseRequestFields} once the
+ * connection is set up: only the head's text stays, and the fields (and `headers`) are derived
+ * from it again on first use. Keeping the `HttpHeaders` (a frozen pair, a lower-cased name and
+ * two sliced strings per line) cost about 1 KiB per idle connection for a browser's request;
+ * the fields, their strings and their object about 200 B more.
+ */
+class ValidatedRequest implements UpgradeRequest {
+  #fields: RequestFields | undefined;
   #headers: HttpHeaders | undefined;
   readonly #raw: string | undefined;
 
-  constructor(
-    head: HttpRequestHead,
-    parts: { readonly path: string; readonly query: string },
-    host: string,
-    key: string,
-    protocols: readonly string[],
-  ) {
-    const { headers } = head;
-    this.method = head.method;
-    this.target = head.target;
-    this.path = parts.path;
-    this.query = parts.query;
-    this.host = host;
-    this.origin = headers.get("origin");
-    this.key = key;
-    this.protocols = protocols.length === 0 ? NO_PROTOCOLS : protocols;
-    this.extensions = headers.get("sec-websocket-extensions");
-    this.#raw = head.raw;
-    this.#headers = head.raw === undefined ? headers : undefined;
+  constructor(fields: RequestFields, raw: string | undefined, headers: HttpHeaders) {
+    this.#fields = fields;
+    this.#raw = raw;
+    this.#headers = raw === undefined ? headers : undefined;
+  }
+
+  /** Always `"GET"` (validated). */
+  get method(): string {
+    return "GET";
+  }
+
+  get target(): string {
+    return this.#get().target;
+  }
+
+  get path(): string {
+    return this.#get().path;
+  }
+
+  get query(): string {
+    return this.#get().query;
+  }
+
+  get host(): string {
+    return this.#get().host;
+  }
+
+  get origin(): string | undefined {
+    return this.#get().origin;
+  }
+
+  get key(): string {
+    return this.#get().key;
+  }
+
+  get protocols(): readonly string[] {
+    return this.#get().protocols;
+  }
+
+  get extensions(): string | undefined {
+    return this.#get().extensions;
   }
 
   get headers(): HttpHeaders {
     return (this.#headers ??= parseHeaderBlock(this.#raw!));
   }
+
+  #get(): RequestFields {
+    // Headers parsed for this are not kept: only a reader of `headers` pays for them.
+    return (this.#fields ??= fieldsFromRaw(this.#raw!, this.#headers ?? parseHeaderBlock(this.#raw!)));
+  }
+
+  /** Forgets the fields when they can be derived from the head's text again. */
+  release(): void {
+    if (this.#raw !== undefined) this.#fields = undefined;
+  }
+}
+
+/**
+ * Lets `request` (from {@link validateUpgradeRequest}) forget its parsed fields, which are
+ * derived again from the head's text on first use: for a server, once the handshake is over.
+ * @internal
+ */
+export function releaseRequestFields(request: UpgradeRequest): void {
+  if (request instanceof ValidatedRequest) request.release();
 }
 
 /** Splits a request-target into path, query and (absolute-form only) authority. */

@@ -35,22 +35,24 @@ const MAX_ACCUMULATION_BYTES = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 /**
+ * The chunk list of every empty queue (never written to: {@link InputQueue.push} replaces it). A
+ * list that held chunks keeps a backing store of 17 slots (152 B) once grown by a push; an idle
+ * connection keeps none.
+ */
+const NO_CHUNKS: Buffer[] = [];
+
+/**
  * A queue of input chunks read front to back. Nothing here validates anything: callers check
  * {@link InputQueue.length} before reading, as the parser's states do.
  */
 export class InputQueue {
   /** Unread input: `#chunks[0]` from `#offset`, then the other chunks whole. */
-  #chunks: Buffer[] = [];
+  #chunks: Buffer[] = NO_CHUNKS;
   #offset = 0;
   #length = 0;
 
-  // Accumulation of small reads (see COALESCE_MAX_BYTES). Bytes of #accumulator before
-  // #accumulatorEnd are never written again: a delivered message may be a view of them.
-  #accumulator: Buffer | null = null;
-  #accumulatorEnd = 0;
-  /** Whether the last pending chunk is the view `#accumulator[#accumulatorStart, #accumulatorEnd)`. */
-  #accumulatorOpen = false;
-  #accumulatorStart = 0;
+  /** The accumulation of small reads (see COALESCE_MAX_BYTES), while it may still be used. */
+  #accumulation: Accumulation | null = null;
 
   /** Unread bytes. */
   get length(): number {
@@ -79,26 +81,33 @@ export class InputQueue {
   push(chunk: Buffer): void {
     const length = chunk.length;
     if (this.#length === 0 || length >= COALESCE_MAX_BYTES) {
-      this.#chunks.push(chunk); // the common case: nothing waiting, held as it is (zero copy)
-      this.#accumulatorOpen = false;
+      // The common case: nothing waiting, held as it is (zero copy).
+      const chunks = this.#chunks;
+      if (chunks === NO_CHUNKS) this.#chunks = [chunk];
+      else chunks.push(chunk);
+      const accumulation = this.#accumulation;
+      if (accumulation !== null) accumulation.open = false;
     } else {
       this.#accumulate(chunk);
     }
     this.#length += length;
   }
 
-  /** Drops the accumulation buffer if nothing is waiting: an idle connection keeps none. */
+  /** Drops the accumulation buffer and the chunk list if nothing is waiting: an idle connection keeps neither. */
   releaseIfEmpty(): void {
-    if (this.#length === 0) this.#accumulator = null;
+    if (this.#length === 0) {
+      this.#accumulation = null;
+      this.#chunks = NO_CHUNKS;
+      this.#offset = 0;
+    }
   }
 
   /** Discards everything, the accumulation buffer included. */
   clear(): void {
-    this.#chunks = [];
+    this.#chunks = NO_CHUNKS;
     this.#offset = 0;
     this.#length = 0;
-    this.#accumulator = null;
-    this.#accumulatorOpen = false;
+    this.#accumulation = null;
   }
 
   /** Consumes `count` bytes that all lie in `chunk`, which must be {@link InputQueue.first}. */
@@ -233,23 +242,38 @@ export class InputQueue {
    */
   #accumulate(chunk: Buffer): void {
     const length = chunk.length;
-    let accumulator = this.#accumulator;
-    if (accumulator === null || this.#accumulatorEnd + length > accumulator.length) {
+    let accumulation = this.#accumulation;
+    if (accumulation === null || accumulation.end + length > accumulation.buffer.length) {
       const wanted = 2 * (this.#length + length); // size >= length: length < COALESCE_MAX_BYTES
       const size = Math.min(MAX_ACCUMULATION_BYTES, Math.max(MIN_ACCUMULATION_BYTES, wanted));
-      accumulator = this.#accumulator = Buffer.allocUnsafe(size);
-      this.#accumulatorEnd = 0;
-      this.#accumulatorOpen = false;
+      accumulation = this.#accumulation = new Accumulation(Buffer.allocUnsafe(size));
     }
     const chunks = this.#chunks;
-    if (!this.#accumulatorOpen) {
-      this.#accumulatorOpen = true;
-      this.#accumulatorStart = this.#accumulatorEnd;
+    if (!accumulation.open) {
+      accumulation.open = true;
+      accumulation.start = accumulation.end;
       chunks.push(EMPTY); // replaced just below
     }
-    accumulator.set(chunk, this.#accumulatorEnd);
-    const end = (this.#accumulatorEnd += length);
+    accumulation.buffer.set(chunk, accumulation.end);
+    const end = (accumulation.end += length);
     // A longer view with the same start: `#offset` stays right if it is also `#chunks[0]`.
-    chunks[chunks.length - 1] = accumulator.subarray(this.#accumulatorStart, end);
+    chunks[chunks.length - 1] = accumulation.buffer.subarray(accumulation.start, end);
+  }
+}
+
+/**
+ * An accumulation buffer and where its bytes are: one object made with the buffer (small reads
+ * behind waiting bytes are rare) instead of four fields on every queue.
+ */
+class Accumulation {
+  /** Bytes before `end` are never written again: a delivered message may be a view of them. */
+  readonly buffer: Buffer;
+  end = 0;
+  /** Whether the last pending chunk is the view `buffer[start, end)`. */
+  open = false;
+  start = 0;
+
+  constructor(buffer: Buffer) {
+    this.buffer = buffer;
   }
 }

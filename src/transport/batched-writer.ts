@@ -13,6 +13,7 @@ import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { COPY_THRESHOLD_BYTES, encodeFrameInto } from "../protocol/frame-encoder.js";
 import type { ConnectionEvents } from "./connection-events.js";
+import { dropListenerTable, useLeanListenerTables } from "./lean-events.js";
 import { scheduleFlush, scheduleFlushAfterMicrotasks, type Flushable } from "./write-batcher.js";
 
 /** `#reading`: no read chunk is being processed... */
@@ -42,7 +43,8 @@ const COALESCE_LIMIT_BYTES = 64 * 1024;
  */
 export abstract class BatchedWriter extends EventEmitter<ConnectionEvents> implements Flushable {
   readonly #out: Socket;
-  #pending: Buffer[] = [];
+  /** What waits to be written; made by the first write of a tick (an idle connection has none). */
+  #pending: Buffer[] | undefined;
   #pendingBytes = 0;
   /** Whether a pending chunk is a payload too large to be copied into a batch. */
   #pendingLarge = false;
@@ -66,6 +68,8 @@ export abstract class BatchedWriter extends EventEmitter<ConnectionEvents> imple
 
   constructor(socket: Socket) {
     super();
+    // No listener table until a listener comes (lean-events.ts): 184 B per idle connection.
+    dropListenerTable(this);
     this.#out = socket;
   }
 
@@ -77,6 +81,11 @@ export abstract class BatchedWriter extends EventEmitter<ConnectionEvents> imple
 
   /** Whether a flush should call {@link outputWritable} once the socket is below the mark. */
   protected abstract get outputWaiting(): boolean;
+
+  /** The socket written to (the connection's socket: it keeps no second reference). */
+  protected get outputSocket(): Socket {
+    return this.#out;
+  }
 
   /** Bytes queued here, not yet handed to the socket. */
   protected get pendingBytes(): number {
@@ -137,7 +146,7 @@ export abstract class BatchedWriter extends EventEmitter<ConnectionEvents> imple
 
   /** Forgets everything queued (the connection is over). */
   protected discardOutput(): void {
-    this.#pending = [];
+    this.#pending = undefined;
     this.#batchSlab = undefined;
     this.#pendingBytes = 0;
     this.#pendingLarge = false;
@@ -147,7 +156,7 @@ export abstract class BatchedWriter extends EventEmitter<ConnectionEvents> imple
   write(chunk: Buffer): void {
     if (this.#ended) return;
     if (this.#batchSlab !== undefined) this.#closeBatch();
-    this.#pending.push(chunk);
+    (this.#pending ??= []).push(chunk);
     this.#pendingBytes += chunk.byteLength;
     if (chunk.byteLength > COPY_THRESHOLD_BYTES) this.#pendingLarge = true;
     if (!this.#flushScheduled && this.#reading === NOT_READING) {
@@ -187,7 +196,7 @@ export abstract class BatchedWriter extends EventEmitter<ConnectionEvents> imple
 
   /** Moves the open batch into `#pending` as one view of the slab. */
   #closeBatch(): void {
-    this.#pending.push(this.#batchSlab!.subarray(this.#batchStart, this.#batchEnd));
+    (this.#pending ??= []).push(this.#batchSlab!.subarray(this.#batchStart, this.#batchEnd));
     this.#batchSlab = undefined;
   }
 
@@ -199,9 +208,9 @@ export abstract class BatchedWriter extends EventEmitter<ConnectionEvents> imple
     this.#flushScheduled = false;
     if (this.#batchSlab !== undefined) this.#closeBatch();
     const pending = this.#pending;
-    const count = pending.length;
     const socket = this.#out;
-    if (count === 0 || socket.destroyed) return;
+    if (pending === undefined || pending.length === 0 || socket.destroyed) return;
+    const count = pending.length;
     const highWaterMark = this.outputHighWaterMark;
     // When this write may leave us at or above the high-water mark, its callback tells us when
     // it has reached the kernel. The socket's own 'drain' is not enough: it only fires after a
@@ -219,7 +228,7 @@ export abstract class BatchedWriter extends EventEmitter<ConnectionEvents> imple
       socket.write(pending[count - 1]!, callback);
       socket.uncork();
     }
-    this.#pending = [];
+    this.#pending = undefined;
     this.#pendingBytes = 0;
     this.#pendingLarge = false;
     if (this.outputWaiting && socket.writableLength < highWaterMark) this.outputWritable();
@@ -230,3 +239,5 @@ export abstract class BatchedWriter extends EventEmitter<ConnectionEvents> imple
     return (this.#onWritten ??= () => this.outputWritable());
   }
 }
+
+useLeanListenerTables(BatchedWriter.prototype);

@@ -44,6 +44,22 @@ type BoundSocket = Socket & { [SOCKET_CONNECTION]?: WebSocketConnection };
 
 let nextConnectionId = 1;
 
+// Bits of WebSocketConnection.#flags.
+/** A send returned false: emit 'drain' once below the high-water mark. */
+const FLAG_NEED_DRAIN = 1;
+/** start() was called. */
+const FLAG_STARTED = 2;
+/** pause() holds incoming data back. */
+const FLAG_PAUSED = 4;
+/** The socket emitted 'close'. */
+const FLAG_SOCKET_CLOSED = 8;
+/** The close timeout was started. */
+const FLAG_CLOSE_ARMED = 16;
+/** Data arrived since the last heartbeat tick. */
+const FLAG_RECEIVED_SINCE_HEARTBEAT = 32;
+/** A heartbeat ping waits for a sign of life. */
+const FLAG_PING_OUTSTANDING = 64;
+
 /**
  * An open WebSocket connection. Create one with `WebSocketServer` (server side) or `connect()`
  * (client side); it starts OPEN.
@@ -65,25 +81,67 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
   /** Messages not sent because of the "drop" backpressure policy. */
   droppedMessages = 0;
 
-  #socket: BoundSocket;
   #core: Protocol;
   #sink: ConnectionSink | undefined;
+  /** Told first when the connection is over (its server forgets it): not a listener (lean-events.ts). */
+  #onFinished: ((connection: WebSocketConnection) => void) | undefined;
   /** permessage-deflate (undefined when not negotiated: then nothing of it runs). */
   #deflate: DeflateChannel | undefined;
   #options: ResolvedConnectionOptions;
   #state: ReadyState = ReadyState.OPEN;
-  #needDrain = false;
   #pendingPong: Buffer | undefined;
-  #started = false;
-  #paused = false;
-  #queued: Buffer[] = [];
-  #socketClosed = false;
+  /** Chunks read while paused or not started; made when one comes (an idle connection has none). */
+  #queued: Buffer[] | undefined;
   #error: Error | undefined;
+  /**
+   * The connection's yes/no state, one bit each (see the FLAG_ constants), read and written
+   * through the accessors below: seven fields fewer per connection (56 B).
+   */
+  #flags = 0;
+
+  get #needDrain(): boolean {
+    return (this.#flags & FLAG_NEED_DRAIN) !== 0;
+  }
+  set #needDrain(on: boolean) {
+    this.#flags = on ? this.#flags | FLAG_NEED_DRAIN : this.#flags & ~FLAG_NEED_DRAIN;
+  }
+  get #started(): boolean {
+    return (this.#flags & FLAG_STARTED) !== 0;
+  }
+  set #started(on: boolean) {
+    this.#flags = on ? this.#flags | FLAG_STARTED : this.#flags & ~FLAG_STARTED;
+  }
+  get #paused(): boolean {
+    return (this.#flags & FLAG_PAUSED) !== 0;
+  }
+  set #paused(on: boolean) {
+    this.#flags = on ? this.#flags | FLAG_PAUSED : this.#flags & ~FLAG_PAUSED;
+  }
+  get #socketClosed(): boolean {
+    return (this.#flags & FLAG_SOCKET_CLOSED) !== 0;
+  }
+  set #socketClosed(on: boolean) {
+    this.#flags = on ? this.#flags | FLAG_SOCKET_CLOSED : this.#flags & ~FLAG_SOCKET_CLOSED;
+  }
   /** Whether the close timeout was started (see #armCloseTimer). */
-  #closeArmed = false;
-  #heartbeatTimer: NodeJS.Timeout | undefined;
-  #receivedSinceHeartbeat = false;
-  #pingOutstanding = false;
+  get #closeArmed(): boolean {
+    return (this.#flags & FLAG_CLOSE_ARMED) !== 0;
+  }
+  set #closeArmed(on: boolean) {
+    this.#flags = on ? this.#flags | FLAG_CLOSE_ARMED : this.#flags & ~FLAG_CLOSE_ARMED;
+  }
+  get #receivedSinceHeartbeat(): boolean {
+    return (this.#flags & FLAG_RECEIVED_SINCE_HEARTBEAT) !== 0;
+  }
+  set #receivedSinceHeartbeat(on: boolean) {
+    this.#flags = on ? this.#flags | FLAG_RECEIVED_SINCE_HEARTBEAT : this.#flags & ~FLAG_RECEIVED_SINCE_HEARTBEAT;
+  }
+  get #pingOutstanding(): boolean {
+    return (this.#flags & FLAG_PING_OUTSTANDING) !== 0;
+  }
+  set #pingOutstanding(on: boolean) {
+    this.#flags = on ? this.#flags | FLAG_PING_OUTSTANDING : this.#flags & ~FLAG_PING_OUTSTANDING;
+  }
 
   constructor(socket: Socket, init: ConnectionInit) {
     super(socket);
@@ -98,13 +156,11 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     } else {
       // The channel is the core's handler: it orders compressed messages (deflate-channel.ts).
       const channel = (this.#deflate = new DeflateChannel(this, init.deflate, init.role, this.#options.maxMessageBytes));
-      this.#core = new Protocol(channel, { ...options, perMessageDeflate: true });
+      this.#core = new Protocol(channel, protocolOptions(this.#options, init.role, true));
       channel.attach(this.#core);
     }
-    const bound = socket as BoundSocket;
-    bound[SOCKET_CONNECTION] = this;
-    this.#socket = bound;
-    if (init.head !== undefined && init.head.byteLength > 0) this.#queued.push(init.head);
+    (socket as BoundSocket)[SOCKET_CONNECTION] = this;
+    if (init.head !== undefined && init.head.byteLength > 0) this.#queued = [init.head];
     socket.setNoDelay(true);
     socket.setTimeout(0);
     socket.pause();
@@ -113,7 +169,8 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     socket.on("close", WebSocketConnection.#onSocketClose);
     socket.on("error", WebSocketConnection.#onSocketError);
     socket.on("drain", WebSocketConnection.#onSocketDrain);
-    if (this.#options.heartbeatIntervalMs > 0) this.#armHeartbeat();
+    // One shared timer per interval instead of a Timeout per connection (deadlines.ts).
+    if (this.#options.heartbeatIntervalMs > 0) heartbeatDeadlines(this.#options.heartbeatIntervalMs).add(this);
   }
 
   // Socket listeners are shared functions (not per-connection closures) to keep an idle
@@ -122,7 +179,7 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     const conn = this[SOCKET_CONNECTION]!;
     conn.#receivedSinceHeartbeat = true;
     if (conn.#paused || !conn.#started) {
-      conn.#queued.push(chunk);
+      (conn.#queued ??= []).push(chunk);
       this.pause();
       return;
     }
@@ -149,7 +206,8 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     conn.outputClosed();
     // Messages that arrived before the close but wait behind a pause are still delivered first.
     // So are messages being inflated (resumeInput finishes once they are delivered).
-    if ((conn.#queued.length === 0 && !conn.#core.suspended) || conn.#core.state === ReadyState.CLOSED) {
+    const queued = conn.#queued;
+    if (((queued === undefined || queued.length === 0) && !conn.#core.suspended) || conn.#core.state === ReadyState.CLOSED) {
       conn.#finish();
     }
   };
@@ -172,17 +230,17 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
   /** Bytes queued but not yet handed to the kernel. */
   get bufferedAmount(): number {
     const deflated = this.#deflate === undefined ? 0 : this.#deflate.bufferedBytes;
-    return this.pendingBytes + this.#socket.writableLength + deflated;
+    return this.pendingBytes + this.outputSocket.writableLength + deflated;
   }
 
   /** The peer's IP address (undefined once the socket is destroyed on some platforms). */
   get remoteAddress(): string | undefined {
-    return this.#socket.remoteAddress;
+    return this.outputSocket.remoteAddress;
   }
 
   /** The peer's port. */
   get remotePort(): number | undefined {
-    return this.#socket.remotePort;
+    return this.outputSocket.remotePort;
   }
 
   /** Sends a text message. Returns false when the caller should wait for 'drain'. */
@@ -302,9 +360,9 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     if (this.#state === ReadyState.CLOSED) return;
     this.#state = ReadyState.CLOSING;
     this.#core.stopReceiving();
-    this.#queued.length = 0;
-    if (reset) resetSocket(this.#socket);
-    else this.#socket.destroy();
+    this.#queued = undefined;
+    if (reset) resetSocket(this.outputSocket);
+    else this.outputSocket.destroy();
   }
 
   /** Stops delivering incoming messages (from the next received chunk on) until resume(). */
@@ -343,11 +401,20 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     this.#sink = sink;
   }
 
+  /**
+   * Calls `hook` once the connection is over, before the `close` listeners: how a server
+   * forgets its connections without giving each a listener (and so a listener table).
+   * @internal
+   */
+  setFinishedHook(hook: (connection: WebSocketConnection) => void): void {
+    this.#onFinished = hook;
+  }
+
   // ----- permessage-deflate hooks (called by the DeflateChannel) -----
 
   /** @internal A compressed message is being inflated: read nothing more meanwhile. */
   pauseInput(): void {
-    this.#socket.pause();
+    this.outputSocket.pause();
   }
 
   /** @internal The inflated message was handled: the core goes on, then the socket. */
@@ -498,12 +565,16 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
 
   #drainQueue(): void {
     const queued = this.#queued;
-    while (queued.length > 0 && !this.#paused) {
-      this.#core.receiveData(queued.shift()!);
+    if (queued !== undefined) {
+      // A handler may pause, resume (draining from here again) or abort (dropping the queue).
+      while (this.#queued === queued && queued.length > 0 && !this.#paused) {
+        this.#core.receiveData(queued.shift()!);
+      }
+      if (this.#queued === queued && queued.length === 0) this.#queued = undefined;
     }
     if (this.#paused || this.#core.suspended) return; // resumeInput() comes back here
     if (this.#socketClosed) this.#finish();
-    else this.#socket.resume();
+    else this.outputSocket.resume();
   }
 
   /** Both Close frames have been exchanged (RFC 6455 §7.1.4). */
@@ -525,15 +596,14 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     if (this.#closeArmed || this.#socketClosed) return;
     this.#closeArmed = true;
     // One shared timer per delay instead of a Timeout per closing connection (deadlines.ts).
-    closeDeadlines(this.#options.closeTimeoutMs).add(this.#socket);
+    closeDeadlines(this.#options.closeTimeoutMs).add(this.outputSocket);
   }
 
-  #armHeartbeat(): void {
-    this.#heartbeatTimer = setTimeout(heartbeat, this.#options.heartbeatIntervalMs, this);
-    this.#heartbeatTimer.unref();
-  }
-
-  /** @internal One heartbeat tick: time out a silent peer, else ping it. */
+  /**
+   * @internal One heartbeat tick: time out a silent peer, else ping it and wait for the next
+   * tick. Ticks come from a shared {@link DeadlineQueue}: at least `heartbeatIntervalMs` apart
+   * (at most a quarter more), so a peer always has a whole interval to answer a ping.
+   */
   heartbeatTick(): void {
     if (this.#state !== ReadyState.OPEN) return;
     if (this.#pingOutstanding && !this.#receivedSinceHeartbeat) {
@@ -546,7 +616,7 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     this.#receivedSinceHeartbeat = false;
     this.#pingOutstanding = true;
     this.#core.sendPing(EMPTY);
-    this.#heartbeatTimer?.refresh();
+    heartbeatDeadlines(this.#options.heartbeatIntervalMs).add(this);
   }
 
   #emitError(error: Error): void {
@@ -559,15 +629,16 @@ export class WebSocketConnection extends BatchedWriter implements ProtocolHandle
     if (this.#state === ReadyState.CLOSED) return;
     this.#state = ReadyState.CLOSED;
     this.#core.stopReceiving();
-    this.#queued.length = 0;
+    this.#queued = undefined;
     this.discardOutput();
     this.#deflate?.close();
-    if (this.#closeArmed) closeDeadlines(this.#options.closeTimeoutMs).delete(this.#socket);
-    if (this.#heartbeatTimer !== undefined) clearTimeout(this.#heartbeatTimer);
+    if (this.#closeArmed) closeDeadlines(this.#options.closeTimeoutMs).delete(this.outputSocket);
+    if (this.#options.heartbeatIntervalMs > 0) heartbeatDeadlines(this.#options.heartbeatIntervalMs).delete(this);
     const received = this.#core.closeReceived;
     const wasClean = received !== undefined && this.#core.closeSent !== undefined;
     const code = received?.code ?? 1006;
     const reason = received?.reason ?? "";
+    this.#onFinished?.(this);
     this.emit("close", code, reason, wasClean);
     this.#sink?.[SINK_CLOSE](code, reason, wasClean);
   }
@@ -635,20 +706,34 @@ function closeDeadlines(delayMs: number): DeadlineQueue<Socket> {
   return queue;
 }
 
+/** The heartbeats of every connection, one queue per `heartbeatIntervalMs` value in use. */
+const HEARTBEAT_DEADLINES = new Map<number, DeadlineQueue<WebSocketConnection>>();
+
+function heartbeatDeadlines(intervalMs: number): DeadlineQueue<WebSocketConnection> {
+  let queue = HEARTBEAT_DEADLINES.get(intervalMs);
+  if (queue === undefined) HEARTBEAT_DEADLINES.set(intervalMs, (queue = new DeadlineQueue(intervalMs, heartbeat)));
+  return queue;
+}
+
 function heartbeat(conn: WebSocketConnection): void {
   conn.heartbeatTick();
 }
 
-/** The protocol options of each resolved options object, by role, made (and validated) once. */
-const PROTOCOL_OPTIONS = new WeakMap<ResolvedConnectionOptions, { server?: ProtocolOptions; client?: ProtocolOptions }>();
+/**
+ * The protocol options of each resolved options object, by role and permessage-deflate, made
+ * (and validated) once: shared objects, so the parsers of a server share their config too.
+ */
+const PROTOCOL_OPTIONS = new WeakMap<ResolvedConnectionOptions, Partial<Record<`${Role}${"" | "+deflate"}`, ProtocolOptions>>>();
 
-function protocolOptions(options: ResolvedConnectionOptions, role: Role): ProtocolOptions {
-  let byRole = PROTOCOL_OPTIONS.get(options);
-  if (byRole === undefined) PROTOCOL_OPTIONS.set(options, (byRole = {}));
-  return (byRole[role] ??= markResolved({
+function protocolOptions(options: ResolvedConnectionOptions, role: Role, perMessageDeflate = false): ProtocolOptions {
+  let variants = PROTOCOL_OPTIONS.get(options);
+  if (variants === undefined) PROTOCOL_OPTIONS.set(options, (variants = {}));
+  const key: `${Role}${"" | "+deflate"}` = perMessageDeflate ? `${role}+deflate` : role;
+  return (variants[key] ??= markResolved({
     role,
     maxMessageBytes: options.maxMessageBytes,
     maxFrameBytes: options.maxFrameBytes,
     maxFragmentsPerMessage: options.maxFragmentsPerMessage,
+    perMessageDeflate,
   }));
 }

@@ -1,6 +1,7 @@
 /**
- * Coarse timeouts for many connections on one timer: the opening-handshake timeout of a server
- * and the closing-handshake timeout of connections.
+ * Coarse timeouts for many connections on one timer: the opening-handshake timeout of a server,
+ * the closing-handshake timeout of connections, and their heartbeats (a connection is added
+ * again after each ping).
  *
  * A `setTimeout` per connection is a `Timeout` object, a timer-list insertion and a
  * `clearTimeout` for a deadline that almost never fires: a measurable share of a connect + close
@@ -11,7 +12,8 @@
  *
  * The price is precision: a deadline fires between `delayMs` and `delayMs + 2 × delayMs / 8`
  * after it was set (a tick is an eighth of the delay), never before. For timeouts that bound
- * misbehaving peers (10 s by default) that is fine.
+ * misbehaving peers (10 s by default) that is fine; a heartbeat pings every 1 to 1.25 intervals,
+ * so a peer still has at least a whole interval to answer.
  *
  * @module
  */

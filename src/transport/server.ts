@@ -16,6 +16,7 @@ import {
   buildAcceptResponse,
   buildRejectResponse,
   rejectResponseFor,
+  releaseRequestFields,
   validateUpgradeRequest,
   type UpgradeRequest,
 } from "../protocol/handshake.js";
@@ -134,7 +135,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
   // no closures per connection, and nothing of the handshake stays reachable after it.
   readonly #onHandshakeData: (this: Socket, chunk: Buffer) => void;
   readonly #onHandshakeClose: (this: Duplex) => void;
-  readonly #onConnectionClose: (this: WebSocketConnection) => void;
+  readonly #onConnectionClose: (connection: WebSocketConnection) => void;
   #netServer: NetServer | undefined;
   #attached: Array<{ server: HttpServer | HttpsServer; listener: UpgradeListener }> = [];
   #closing = false;
@@ -161,8 +162,8 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
     this.#onHandshakeClose = function () {
       if (server.#handshaking.has(this)) server.#endHandshake(this);
     };
-    this.#onConnectionClose = function () {
-      server.#connections.delete(this);
+    this.#onConnectionClose = (connection) => {
+      server.#connections.delete(connection);
     };
   }
 
@@ -348,7 +349,7 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       options: this.#options,
     });
     this.#connections.add(connection);
-    connection.on("close", this.#onConnectionClose);
+    connection.setFinishedHook(this.#onConnectionClose);
     try {
       this.emit("connection", connection, request);
     } catch (error) {
@@ -359,6 +360,9 @@ export class WebSocketServer extends EventEmitter<ServerEvents> {
       if (this.listenerCount("error") > 0) this.emit("error", reported);
       else console.error("wynd: a 'connection' listener threw:", reported);
     }
+    // The request stays readable for the connection's life, derived again from the head's text
+    // when read later: an idle connection keeps that one string (handshake.ts).
+    releaseRequestFields(request);
     connection.start();
   }
 

@@ -471,6 +471,57 @@ test("the connection event gives the upgrade request", T, async (t) => {
   await client.closed();
 });
 
+test("the upgrade request stays the same object with the same fields for the connection's life, though only its head's text is kept", T, async (t) => {
+  // After the 'connection' event the request forgets its parsed fields and derives them again
+  // from the head's text when read: the values must not change, nor the object's identity.
+  const { server, port } = await startServer(t, { selectProtocol: (offered) => offered[1] });
+  const accepted = once(server, "connection") as Promise<[WebSocketConnection, UpgradeRequest]>;
+  const raw = await RawClient.open(port, {
+    path: "ws://example.test:8080/room?name=a&b",
+    headers: [
+      ["Origin", "http://example.test"],
+      ["Sec-WebSocket-Protocol", "chat.v1, chat.v2"],
+      ["Sec-WebSocket-Extensions", "x-one"],
+      ["X-Custom", "1"],
+      ["x-custom", "2"],
+    ],
+  });
+  t.after(() => raw.destroy());
+  const [connection, request] = await accepted;
+  const snapshot = (r: UpgradeRequest) => ({
+    method: r.method,
+    target: r.target,
+    path: r.path,
+    query: r.query,
+    host: r.host,
+    origin: r.origin,
+    key: r.key,
+    protocols: [...r.protocols],
+    extensions: r.extensions,
+    custom: r.headers.getAll("x-custom"),
+    headers: r.headers.entries.length,
+  });
+  const during = snapshot(request);
+  assert.deepEqual(during, {
+    method: "GET",
+    target: "ws://example.test:8080/room?name=a&b",
+    path: "/room",
+    query: "name=a&b",
+    host: "example.test:8080",
+    origin: "http://example.test",
+    key: headerOf(upgradeRequest({ key: request.key }).toString("latin1"), "sec-websocket-key"),
+    protocols: ["chat.v1", "chat.v2"],
+    extensions: "x-one",
+    custom: ["1", "2"],
+    headers: 10,
+  });
+  assert.equal(connection.protocol, "chat.v2");
+  await nextMacrotask(); // the connection has started: the fields were released
+  assert.equal(connection.request, request);
+  assert.deepEqual(snapshot(connection.request!), during);
+  assert.deepEqual(snapshot(connection.request!), during, "read twice");
+});
+
 test("a 'connection' listener that throws closes that connection with 1011, is reported on 'error', and the server keeps serving", T, async (t) => {
   const { server, url } = await startServer(t);
   const errors = record<[Error]>(server, "error");

@@ -6,7 +6,7 @@ import type { Socket } from "node:net";
 import { test } from "node:test";
 import { connect, HandshakeError, ReadyState, TimeoutError, WyndError } from "../../src/index.js";
 import { closeCodeOf, OP, RawClient, rawConnect, readHead, socketClosed, startRawServer, upgradeRequest } from "../fixtures/raw-peer.js";
-import { nextConnection, record, startServer } from "../fixtures/servers.js";
+import { nextConnection, nextMacrotask, record, startServer, startSocketServer } from "../fixtures/servers.js";
 
 const T = { timeout: 10_000 };
 
@@ -128,4 +128,49 @@ test("a client's heartbeat is answered by a wynd server's auto-pong and keeps th
   assert.equal(client.readyState, ReadyState.OPEN);
   client.close();
   assert.equal((await client.closed()).code, 1000);
+});
+
+test("heartbeats share one timer yet never come early: a ping 1 to 1.25 intervals after the last, and a peer silent for a whole interval after it stays open", T, async (t) => {
+  // The heartbeats of all connections run on a shared DeadlineQueue that ticks every eighth of
+  // the interval. Its interval timer is mocked so the edges can be reached to the millisecond.
+  // The interval and the close timeout are values no other test of this file uses, so their
+  // (module-wide) queues are this test's alone.
+  t.mock.timers.enable({ apis: ["setInterval"] });
+  const { server, port, sockets } = await startSocketServer(t, { heartbeatIntervalMs: 1000, closeTimeoutMs: 4321 });
+  const accepted = nextConnection(server);
+  const raw = await RawClient.open(port);
+  const conn = await accepted;
+  const socket = sockets[0]!;
+  const written = socket.bytesWritten; // the 101 response
+  const pingsSent = (): number => (socket.bytesWritten - written) / 2; // an empty ping is 2 bytes
+  /** Advances the mocked clock 1 ms at a time (letting writes out) until `done()`: the ms taken. */
+  const advanceUntil = async (done: () => boolean, limitMs: number): Promise<number | undefined> => {
+    for (let ms = 1; ms <= limitMs; ms++) {
+      t.mock.timers.tick(1);
+      await nextMacrotask();
+      if (done()) return ms;
+    }
+    return undefined;
+  };
+
+  const first = await advanceUntil(() => pingsSent() === 1, 1300);
+  assert.ok(first !== undefined && first >= 1000 && first <= 1250, `first ping after ${first} ms`);
+
+  // An answer one millisecond before a whole interval has passed since the ping keeps the peer.
+  assert.equal(await advanceUntil(() => pingsSent() > 1, 999), undefined, "no ping before a whole interval");
+  raw.send(OP.PONG);
+  await once(conn, "pong");
+  const second = await advanceUntil(() => pingsSent() === 2, 251);
+  assert.ok(second !== undefined, "the next ping came by 1.25 intervals");
+  assert.equal(conn.readyState, ReadyState.OPEN);
+
+  // Silence after it: open for a whole interval, closed with 1011 by 1.25 intervals.
+  assert.equal(await advanceUntil(() => conn.readyState !== ReadyState.OPEN, 999), undefined);
+  assert.equal(conn.readyState, ReadyState.OPEN, "a silent peer gets a whole interval to answer");
+  assert.ok((await advanceUntil(() => conn.readyState !== ReadyState.OPEN, 251)) !== undefined, "closed by 1.25 intervals");
+  const close = await raw.nextOf(OP.CLOSE);
+  assert.equal(closeCodeOf(close), 1011);
+  assert.equal(raw.frames.filter((f) => f.opcode === OP.PING).length, 2, "no ping after the one left unanswered");
+  raw.send(OP.CLOSE, close.payload);
+  assert.equal((await conn.closed()).code, 1011);
 });
