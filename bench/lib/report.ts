@@ -60,6 +60,7 @@ export function renderRun(report: RunReport): string {
           ["Server memory", "baseline", `with ${count(n)} connections`, "per connection"],
           ["RSS", kib(memory.baseline.rss), kib(memory.loaded.rss), kib(h.rssPerConnection ?? 0)],
           ["Heap used", kib(memory.baseline.heapUsed), kib(memory.loaded.heapUsed), kib(h.heapPerConnection ?? 0)],
+          ["Heap committed", kib(memory.baseline.heapTotal), kib(memory.loaded.heapTotal), kib(h.heapTotalPerConnection ?? 0)],
           ["External", kib(memory.baseline.external), kib(memory.loaded.external), kib(h.externalPerConnection ?? 0)],
         ]),
       );

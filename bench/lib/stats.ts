@@ -76,6 +76,7 @@ export interface Headline {
   /** memory: the server's RSS (and heap, and external) per idle connection, in bytes. */
   readonly rssPerConnection?: number;
   readonly heapPerConnection?: number;
+  readonly heapTotalPerConnection?: number;
   readonly externalPerConnection?: number;
 }
 
@@ -100,6 +101,7 @@ export function headline(report: RunReport): Headline {
     ...base,
     rssPerConnection: (memory.loaded.rss - memory.baseline.rss) / n,
     heapPerConnection: (memory.loaded.heapUsed - memory.baseline.heapUsed) / n,
+    heapTotalPerConnection: (memory.loaded.heapTotal - memory.baseline.heapTotal) / n,
     externalPerConnection: (memory.loaded.external - memory.baseline.external) / n,
   };
 }

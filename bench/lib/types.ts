@@ -74,6 +74,8 @@ export interface ServerStats {
   readonly atMs: number;
   readonly rss: number;
   readonly heapUsed: number;
+  /** V8's committed heap (`heapTotal`): what live heap costs in pages, headroom included. */
+  readonly heapTotal: number;
   readonly external: number;
   readonly arrayBuffers: number;
   /** Open connections as the server counts them. */

@@ -37,6 +37,7 @@ function snapshot(server: RunningServer): ServerStats {
     atMs: performance.now(),
     rss: memory.rss,
     heapUsed: memory.heapUsed,
+    heapTotal: memory.heapTotal,
     external: memory.external,
     arrayBuffers: memory.arrayBuffers,
     connections: server.connections(),
