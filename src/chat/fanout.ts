@@ -44,6 +44,13 @@ export interface Stamping {
   readonly covered: ReadonlySet<ChatProtocol>;
 }
 
+/** What a connection catching up has been sent: the last ids of `room`'s messages and of its private ones. */
+export interface CaughtUp {
+  readonly room: string;
+  readonly message?: string | undefined;
+  readonly privates?: string | undefined;
+}
+
 /** Sends chat events to rooms, users and single connections (see the module comment). */
 export class Fanout {
   readonly #wynd: Wynd<ChatData>;
@@ -135,7 +142,7 @@ export class Fanout {
    * id `privates` (ids increase: a message stored before the store was read is at or below the
    * last id read, even when it is heard only after). Protocols that show no ids keep everything.
    */
-  release(listener: Listener, caughtUp: { readonly room: string; readonly message?: string | undefined; readonly privates?: string | undefined }): void {
+  release(listener: Listener, caughtUp: CaughtUp): void {
     const storedIn = listener.protocol.storedIn;
     const { room, message, privates } = caughtUp;
     if (storedIn === undefined || (message === undefined && privates === undefined)) {

@@ -10,7 +10,7 @@
 import type { Handle } from "../index.js";
 import type { ChatData } from "./core.js";
 import type { ClientLimits } from "./events.js";
-import type { Fanout, Listener } from "./fanout.js";
+import type { CaughtUp, Fanout, Listener } from "./fanout.js";
 import type { SessionKeeper } from "./sessions.js";
 import { isId } from "./stores/ids.js";
 import { isPending, type Answer, type MessageStore, type PresenceStore, type Replay, type Session } from "./stores/types.js";
@@ -75,7 +75,7 @@ export async function resumeSession(member: Resuming, context: ResumeContext): P
   if (member.name !== undefined) fanout.addressAs(member, member.name, undefined);
   fanout.listen(member, session.room);
   // What the client has once the reads are sent; if a read fails, nothing was sent: all live traffic follows.
-  let caughtUp: Parameters<Fanout["release"]>[1] = { room: session.room };
+  let caughtUp: CaughtUp = { room: session.room };
   try {
     const replay = replayOf(context.messages, session.room, request.after);
     const { messages, complete } = isPending(replay) ? await replay : replay;
