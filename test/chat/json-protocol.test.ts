@@ -135,4 +135,18 @@ describe("chat: JSON protocol wynd-chat.v1", () => {
     assert.deepEqual(JSON.parse(frame!), { type: "goodbye", ts: 1234 });
     assert.equal(jsonProtocol.render({ type: "file", room: "lobby", from: "a", name: "f", size: 1 }, "others", 1), undefined);
   });
+
+  it("tells which stored message a frame it rendered carries, and nothing for any other frame", () => {
+    const storedIn = jsonProtocol.storedIn!;
+    const message = jsonProtocol.render({ type: "message", room: "r", id: "5-1", from: "a", text: "hi" }, "others", 1)!;
+    assert.deepEqual(storedIn(message), { kind: "message", room: "r", id: "5-1" });
+    const privately = jsonProtocol.render({ type: "private", id: "7-0", from: "a", to: "b", text: "psst" }, "others", 1)!;
+    assert.deepEqual(storedIn(privately), { kind: "private", id: "7-0" });
+    // Without an id (a store outage), other events, and frames that are not its own: nothing.
+    assert.equal(storedIn(jsonProtocol.render({ type: "message", room: "r", from: "a", text: "hi" }, "others", 1)!), undefined);
+    assert.equal(storedIn(jsonProtocol.render({ type: "join", room: "r", name: "a", reason: "chat" }, "others", 1)!), undefined);
+    for (const frame of ["", "not json", "null", "42", "[]", '"s"', '{"type":"message","id":5,"room":"r"}', '{"type":"message","id":"1-0"}', '{"type":"history","id":"1-0","room":"r"}']) {
+      assert.equal(storedIn(frame), undefined, frame);
+    }
+  });
 });
